@@ -1,0 +1,16 @@
+//! vane's pure core: the rules every other crate builds on, without I/O.
+//!
+//! - [`sample`]: what a metric sample is, how raw input (JSON, remote write) becomes one, and
+//!   how its series id is derived;
+//! - [`time`]: timestamps (Unix seconds, milliseconds, RFC 3339) and durations such as `"10m"`;
+//! - [`partition`]: the key → partition function shared by both log backends.
+//!
+//! Nothing here reads the clock, the disk or the network: time is passed in.
+
+pub mod error;
+pub mod partition;
+pub mod sample;
+pub mod time;
+
+pub use error::CoreError;
+pub use sample::{Labels, Sample, SeriesId, SeriesIdentity};

@@ -1,0 +1,18 @@
+//! vane's events: Rust types for the Avro schemas in `schemas/`, and their wire format.
+//!
+//! Every record on an internal topic is Avro single-object encoding: the two marker bytes
+//! `C3 01`, the schema's 8-byte CRC-64-AVRO (Rabin) fingerprint, then the Avro binary body. A
+//! reader looks the fingerprint up: the current schema is decoded by a hand-written codec (the
+//! hot path, checked against `apache-avro` in the tests); an older schema version from
+//! `schemas/history/` is resolved to the current one by `apache-avro`'s schema resolution, so
+//! that `vane replay` reads what older versions wrote. Pure: no I/O.
+
+pub mod binary;
+pub mod codec;
+pub mod error;
+pub mod sample;
+pub mod schema;
+
+pub use codec::{Codec, Event};
+pub use error::EventsError;
+pub use sample::{Envelope, MetricSampleEvent};
