@@ -1,0 +1,305 @@
+//! Augmented Dickey-Fuller unit-root test, computed exactly as statsmodels' `adfuller`.
+//!
+//! The regression is `diff(x)_t` on the lagged level, `p` lagged differences and the
+//! deterministic terms. With autolag every candidate lag `0..=maxlag` is fitted on the same
+//! `n - 1 - maxlag` rows (so the criteria are comparable), then the chosen lag is refitted on all
+//! the rows it allows. The statistic is the t value of the lagged level; the p-value and critical
+//! values come from MacKinnon's tables ([`crate::mackinnon`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AnalyticsError, Result, check_varying};
+use crate::linalg::{Ols, ols};
+use crate::mackinnon::{mackinnoncrit, mackinnonp};
+
+/// Deterministic terms of the test regression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Regression {
+    /// `"n"`: no constant, no trend.
+    #[serde(rename = "n")]
+    None,
+    /// `"c"`: constant only (statsmodels' default).
+    #[default]
+    #[serde(rename = "c")]
+    Constant,
+    /// `"ct"`: constant and linear trend.
+    #[serde(rename = "ct")]
+    ConstantTrend,
+    /// `"ctt"`: constant, linear and quadratic trend.
+    #[serde(rename = "ctt")]
+    ConstantTrendSquared,
+}
+
+impl Regression {
+    /// Number of deterministic regressors.
+    pub fn ntrend(self) -> usize {
+        match self {
+            Self::None => 0,
+            Self::Constant => 1,
+            Self::ConstantTrend => 2,
+            Self::ConstantTrendSquared => 3,
+        }
+    }
+
+    /// Parses `n`, `c`, `ct` or `ctt`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "n" | "nc" => Some(Self::None),
+            "c" => Some(Self::Constant),
+            "ct" => Some(Self::ConstantTrend),
+            "ctt" => Some(Self::ConstantTrendSquared),
+            _ => None,
+        }
+    }
+}
+
+/// How the number of lagged differences is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Autolag {
+    /// Minimise the Akaike criterion (statsmodels' default).
+    #[default]
+    #[serde(rename = "aic")]
+    Aic,
+    /// Minimise the Bayesian criterion.
+    #[serde(rename = "bic")]
+    Bic,
+    /// Start at maxlag and drop lags until the last one is significant at 5 %.
+    #[serde(rename = "t-stat")]
+    TStat,
+    /// Use maxlag lags.
+    #[serde(rename = "none")]
+    Fixed,
+}
+
+impl Autolag {
+    /// Parses `aic`, `bic`, `t-stat` or `none` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "aic" => Some(Self::Aic),
+            "bic" => Some(Self::Bic),
+            "t-stat" | "tstat" => Some(Self::TStat),
+            "none" => Some(Self::Fixed),
+            _ => None,
+        }
+    }
+}
+
+/// Options of [`adfuller`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AdfOptions {
+    /// Maximum lag; `None` uses `ceil(12 (n/100)^(1/4))` capped at `n/2 - ntrend - 1`.
+    pub maxlag: Option<usize>,
+    /// Deterministic terms.
+    pub regression: Regression,
+    /// Lag selection.
+    pub autolag: Autolag,
+}
+
+/// Critical values of the statistic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CriticalValues {
+    /// 1 % level.
+    #[serde(rename = "1%")]
+    pub one: f64,
+    /// 5 % level.
+    #[serde(rename = "5%")]
+    pub five: f64,
+    /// 10 % level.
+    #[serde(rename = "10%")]
+    pub ten: f64,
+}
+
+/// Result of the test, in the shape of the `adf` section of the analysis report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdfResult {
+    /// t statistic of the lagged level.
+    pub statistic: f64,
+    /// MacKinnon approximate p-value.
+    pub pvalue: f64,
+    /// Number of lagged differences used.
+    pub usedlag: usize,
+    /// Observations in the final regression.
+    pub nobs: usize,
+    /// Critical values at 1, 5 and 10 %.
+    pub critical: CriticalValues,
+    /// `pvalue < 0.05`.
+    pub stationary: bool,
+}
+
+/// Design for `lags` lagged differences: the regressand and the columns
+/// `[trend terms if prepend] level, diff lags 1..=lags [trend terms if !prepend]`, using the
+/// last `rows` observations.
+fn design(
+    x: &[f64],
+    dx: &[f64],
+    lags: usize,
+    rows: usize,
+    regression: Regression,
+    prepend: bool,
+) -> (Vec<f64>, Vec<Vec<f64>>) {
+    // Row r corresponds to difference index t = dx.len() - rows + r.
+    let start = dx.len() - rows;
+    let y: Vec<f64> = dx.iter().skip(start).copied().collect();
+    let mut trend = Vec::new();
+    if regression.ntrend() >= 1 {
+        trend.push(vec![1.0; rows]);
+    }
+    if regression.ntrend() >= 2 {
+        trend.push((1..=rows).map(|t| t as f64).collect());
+    }
+    if regression.ntrend() >= 3 {
+        trend.push((1..=rows).map(|t| (t as f64) * (t as f64)).collect());
+    }
+    let mut cols = Vec::with_capacity(lags + 1 + trend.len());
+    if prepend {
+        cols.append(&mut trend);
+    }
+    cols.push(x.iter().skip(start).take(rows).copied().collect());
+    for lag in 1..=lags {
+        cols.push(dx.iter().skip(start - lag).take(rows).copied().collect());
+    }
+    cols.append(&mut trend);
+    (y, cols)
+}
+
+/// The default maximum lag for `n` observations, or an error when the series is too short.
+pub fn default_maxlag(n: usize, regression: Regression) -> Result<usize> {
+    let rule = (12.0 * (n as f64 / 100.0).powf(0.25)).ceil() as i64;
+    let cap = (n / 2) as i64 - regression.ntrend() as i64 - 1;
+    let maxlag = rule.min(cap);
+    if maxlag < 0 {
+        return Err(AnalyticsError::TooShort {
+            what: format!("adf with regression {regression:?}"),
+            needed: 2 * (regression.ntrend() + 1),
+            given: n,
+        });
+    }
+    Ok(maxlag as usize)
+}
+
+/// Augmented Dickey-Fuller test of `x`.
+pub fn adfuller(x: &[f64], options: &AdfOptions) -> Result<AdfResult> {
+    check_varying(x)?;
+    let n = x.len();
+    let regression = options.regression;
+    let ntrend = regression.ntrend();
+    let maxlag = match options.maxlag {
+        None => default_maxlag(n, regression)?,
+        Some(m) => {
+            let cap = (n / 2) as i64 - ntrend as i64 - 1;
+            if m as i64 > cap {
+                return Err(AnalyticsError::TooShort {
+                    what: format!("adf with maxlag {m}"),
+                    needed: 2 * (m + ntrend + 1),
+                    given: n,
+                });
+            }
+            m
+        }
+    };
+    let dx: Vec<f64> = x
+        .windows(2)
+        .map(|w| w.get(1).copied().unwrap_or(0.0) - w.first().copied().unwrap_or(0.0))
+        .collect();
+    let usedlag = match options.autolag {
+        Autolag::Fixed => maxlag,
+        method => select_lag(x, &dx, maxlag, regression, method)?,
+    };
+    let rows = dx.len() - usedlag;
+    let (y, cols) = design(x, &dx, usedlag, rows, regression, false);
+    let fit = ols(&cols, &y)?;
+    let statistic = fit.tvalue(0);
+    let pvalue = mackinnonp(statistic, regression);
+    let [one, five, ten] = mackinnoncrit(regression, rows);
+    Ok(AdfResult {
+        statistic,
+        pvalue,
+        usedlag,
+        nobs: rows,
+        critical: CriticalValues { one, five, ten },
+        stationary: pvalue < 0.05,
+    })
+}
+
+fn select_lag(
+    x: &[f64],
+    dx: &[f64],
+    maxlag: usize,
+    regression: Regression,
+    method: Autolag,
+) -> Result<usize> {
+    let rows = dx.len() - maxlag;
+    let (y, full) = design(x, dx, maxlag, rows, regression, true);
+    let ntrend = regression.ntrend();
+    let mut fits: Vec<Ols> = Vec::with_capacity(maxlag + 1);
+    for lag in 0..=maxlag {
+        let cols = full.get(..ntrend + 1 + lag).unwrap_or(&full);
+        fits.push(ols(cols, &y)?);
+    }
+    let mut best = 0;
+    match method {
+        Autolag::Aic | Autolag::Bic => {
+            let ic = |f: &Ols| {
+                if method == Autolag::Aic {
+                    f.aic()
+                } else {
+                    f.bic()
+                }
+            };
+            let mut best_ic = f64::INFINITY;
+            for (lag, f) in fits.iter().enumerate() {
+                let v = ic(f);
+                // Strictly smaller keeps the smallest lag on ties, as Python's min over tuples.
+                if v < best_ic {
+                    best_ic = v;
+                    best = lag;
+                }
+            }
+        }
+        Autolag::TStat | Autolag::Fixed => {
+            const STOP: f64 = 1.644_853_626_951_472_2;
+            best = 0;
+            for lag in (0..=maxlag).rev() {
+                best = lag;
+                let Some(f) = fits.get(lag) else { continue };
+                if f.tvalue(f.params.len() - 1).abs() >= STOP {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_and_short_series_are_rejected() {
+        assert_eq!(
+            adfuller(&[1.0; 50], &AdfOptions::default()),
+            Err(AnalyticsError::Constant)
+        );
+        assert!(matches!(
+            adfuller(&[1.0, 2.0, 1.5], &AdfOptions::default()),
+            Err(AnalyticsError::TooShort { .. })
+        ));
+        let opts = AdfOptions {
+            maxlag: Some(40),
+            ..AdfOptions::default()
+        };
+        let x: Vec<f64> = (0..50).map(|i| ((i * 7) % 11) as f64).collect();
+        let err = adfuller(&x, &opts).unwrap_err().to_string();
+        assert!(err.contains("maxlag 40") && err.contains("has 50"), "{err}");
+    }
+
+    #[test]
+    fn white_noise_like_series_is_stationary() {
+        let x: Vec<f64> = (0..200)
+            .map(|i| ((i * 37 + 11) % 101) as f64 / 10.0)
+            .collect();
+        let r = adfuller(&x, &AdfOptions::default()).unwrap();
+        assert!(r.stationary, "{r:?}");
+    }
+}

@@ -1,0 +1,300 @@
+//! The input model: a validated series of `(unix seconds, value)` points, and CSV parsing.
+//!
+//! The analysis treats a series as the ordered sequence of its values, like statsmodels; the
+//! timestamps only serve the aggregate windows. Equal timestamps are kept (NAB repeats a
+//! daylight-saving hour); a timestamp smaller than its predecessor is an error. Parsing is pure:
+//! it works over a `&str` the caller has already read.
+
+use crate::error::{AnalyticsError, Result};
+
+/// A validated time series: same lengths, finite values, non-decreasing timestamps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    timestamps: Vec<i64>,
+    values: Vec<f64>,
+}
+
+impl Series {
+    /// Builds a series, checking lengths, finiteness and timestamp order. An empty series is an
+    /// error.
+    pub fn new(timestamps: Vec<i64>, values: Vec<f64>) -> Result<Self> {
+        if timestamps.len() != values.len() {
+            return Err(AnalyticsError::LengthMismatch {
+                timestamps: timestamps.len(),
+                values: values.len(),
+            });
+        }
+        crate::error::check_finite(&values)?;
+        let mut previous: Option<i64> = None;
+        for (index, &timestamp) in timestamps.iter().enumerate() {
+            if let Some(previous) = previous
+                && timestamp < previous
+            {
+                return Err(AnalyticsError::DecreasingTimestamp {
+                    index,
+                    timestamp,
+                    previous,
+                });
+            }
+            previous = Some(timestamp);
+        }
+        Ok(Self { timestamps, values })
+    }
+
+    /// Builds a series from values alone, with timestamps 0, 1, 2, ... seconds.
+    pub fn from_values(values: Vec<f64>) -> Result<Self> {
+        let timestamps = (0..values.len() as i64).collect();
+        Self::new(timestamps, values)
+    }
+
+    /// Timestamps in Unix seconds, non-decreasing.
+    pub fn timestamps(&self) -> &[i64] {
+        &self.timestamps
+    }
+
+    /// Values, all finite.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// Number of points (never zero).
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Always false: a [`Series`] is never empty.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// Parses a `timestamp,value` CSV with a header line. Blank lines are skipped. Timestamps may be
+/// RFC 3339, `YYYY-MM-DD HH:MM:SS` (taken as UTC) or Unix seconds.
+pub fn parse_csv(text: &str) -> Result<Series> {
+    let mut timestamps = Vec::new();
+    let mut values = Vec::new();
+    let mut saw_header = false;
+    for (i, raw) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if !saw_header {
+            saw_header = true;
+            continue;
+        }
+        let mut fields = line.split(',');
+        let (Some(ts), Some(val)) = (fields.next(), fields.next()) else {
+            return Err(AnalyticsError::Csv {
+                line: line_no,
+                reason: "expected two fields: timestamp,value".to_string(),
+            });
+        };
+        let ts = unquote(ts);
+        let val = unquote(val);
+        let timestamp = parse_timestamp(ts).ok_or_else(|| AnalyticsError::Csv {
+            line: line_no,
+            reason: format!("cannot parse timestamp {ts:?}"),
+        })?;
+        let value: f64 = val.parse().map_err(|_| AnalyticsError::Csv {
+            line: line_no,
+            reason: format!("cannot parse value {val:?}"),
+        })?;
+        timestamps.push(timestamp);
+        values.push(value);
+    }
+    if !saw_header {
+        return Err(AnalyticsError::Csv {
+            line: 1,
+            reason: "missing header".to_string(),
+        });
+    }
+    Series::new(timestamps, values)
+}
+
+fn unquote(field: &str) -> &str {
+    let f = field.trim();
+    f.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(f)
+}
+
+/// Parses one timestamp to Unix seconds (fractions truncated toward negative infinity).
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(secs) = t.parse::<i64>() {
+        return Some(secs);
+    }
+    if !t.contains('-') || t.starts_with('-') {
+        // A fractional Unix time such as 1700000000.5.
+        let secs: f64 = t.parse().ok()?;
+        return secs.is_finite().then(|| secs.floor() as i64);
+    }
+    parse_datetime(t)
+}
+
+fn parse_datetime(t: &str) -> Option<i64> {
+    let bytes = t.as_bytes();
+    if bytes.len() < 19 {
+        return None;
+    }
+    let digits = |from: usize, to: usize| -> Option<i64> {
+        let s = t.get(from..to)?;
+        if !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let year = digits(0, 4)?;
+    let month = digits(5, 7)?;
+    let day = digits(8, 10)?;
+    let hour = digits(11, 13)?;
+    let minute = digits(14, 16)?;
+    let second = digits(17, 19)?;
+    let seps = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    for (pos, want) in seps {
+        if bytes.get(pos) != Some(&want) {
+            return None;
+        }
+    }
+    if !matches!(bytes.get(10), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut rest = t.get(19..)?;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        rest = frac.get(n..)?;
+    }
+    let offset = match rest {
+        "" | "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return None,
+            };
+            let body = rest.get(1..)?;
+            let (h, m) = match body.len() {
+                5 if body.as_bytes().get(2) == Some(&b':') => (body.get(0..2)?, body.get(3..5)?),
+                4 => (body.get(0..2)?, body.get(2..4)?),
+                2 => (body, "00"),
+                _ => return None,
+            };
+            let h: i64 = h.parse().ok()?;
+            let m: i64 = m.parse().ok()?;
+            sign * (h * 3600 + m * 60)
+        }
+    };
+    let days = days_from_civil(year, month, day);
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if is_leap(year) => 29,
+        _ => 28,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's civil algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_three_timestamp_forms() {
+        assert_eq!(parse_timestamp("1970-01-01 00:00:00"), Some(0));
+        assert_eq!(parse_timestamp("2014-02-14 14:30:00"), Some(1_392_388_200));
+        assert_eq!(parse_timestamp("2014-02-14T14:30:00Z"), Some(1_392_388_200));
+        assert_eq!(
+            parse_timestamp("2014-02-14T15:30:00+01:00"),
+            Some(1_392_388_200)
+        );
+        assert_eq!(
+            parse_timestamp("2014-02-14T14:30:00.250Z"),
+            Some(1_392_388_200)
+        );
+        assert_eq!(parse_timestamp("1392388200"), Some(1_392_388_200));
+        assert_eq!(parse_timestamp("1392388200.7"), Some(1_392_388_200));
+        assert_eq!(parse_timestamp("2000-02-30 00:00:00"), None);
+        assert_eq!(parse_timestamp("yesterday"), None);
+    }
+
+    #[test]
+    fn csv_keeps_equal_timestamps_and_rejects_decreasing() {
+        let ok = parse_csv("timestamp,value\n2014-01-01 00:00:00,1\n2014-01-01 00:00:00,2\n");
+        assert_eq!(ok.map(|s| s.len()), Ok(2));
+        let bad = parse_csv("timestamp,value\n10,1\n9,2\n");
+        assert_eq!(
+            bad,
+            Err(AnalyticsError::DecreasingTimestamp {
+                index: 1,
+                timestamp: 9,
+                previous: 10
+            })
+        );
+    }
+
+    #[test]
+    fn csv_reports_bad_lines_and_non_finite_values() {
+        let err = parse_csv("timestamp,value\n10,abc\n").err();
+        assert!(matches!(err, Some(AnalyticsError::Csv { line: 2, .. })));
+        let err = parse_csv("timestamp,value\n10,1\n11,NaN\n").err();
+        assert!(matches!(
+            err,
+            Some(AnalyticsError::NonFinite { index: 1, .. })
+        ));
+        assert_eq!(parse_csv("timestamp,value\n"), Err(AnalyticsError::Empty));
+        assert_eq!(
+            parse_csv(""),
+            Err(AnalyticsError::Csv {
+                line: 1,
+                reason: "missing header".into()
+            })
+        );
+    }
+
+    #[test]
+    fn error_messages_are_lowercase_without_period() {
+        let e = AnalyticsError::TooShort {
+            what: "adf with maxlag 12".into(),
+            needed: 30,
+            given: 5,
+        };
+        let msg = e.to_string();
+        assert_eq!(
+            msg,
+            "series too short for adf with maxlag 12: needs at least 30 values, has 5"
+        );
+        assert!(!msg.ends_with('.'));
+    }
+}
