@@ -7,6 +7,13 @@
 //! |expected| in the same vector, so values that are zero up to rounding (an ACF crossing zero, a
 //! cycle near zero) do not demand more digits than the inputs carry.
 
+// Test helpers may panic on malformed golden files: that is a test failure, as it should be.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::needless_range_loop
+)]
+
 use std::path::PathBuf;
 
 use serde_json::Value;
