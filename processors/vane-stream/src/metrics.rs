@@ -1,0 +1,122 @@
+//! Runtime metrics in Prometheus' text exposition format.
+//!
+//! Names follow Prometheus' guide (`vane_<thing>_<unit>`, `_total` on counters); label values
+//! come from small fixed sets (roles, topics, reasons kinds), never from user data.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Counter,
+    Gauge,
+}
+
+#[derive(Debug)]
+struct Family {
+    help: &'static str,
+    kind: Kind,
+    series: BTreeMap<String, Arc<AtomicU64>>,
+}
+
+/// A registry of metrics; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    families: Arc<Mutex<BTreeMap<&'static str, Family>>>,
+}
+
+/// A monotonically increasing count.
+#[derive(Debug, Clone)]
+pub struct Counter(Arc<AtomicU64>);
+
+impl Counter {
+    pub fn inc(&self) {
+        self.add(1);
+    }
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A value that goes up and down (stored as an integer).
+#[derive(Debug, Clone)]
+pub struct Gauge(Arc<AtomicU64>);
+
+impl Gauge {
+    pub fn set(&self, value: u64) {
+        self.0.store(value, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Metrics::default()
+    }
+
+    fn cell(&self, name: &'static str, help: &'static str, kind: Kind, labels: &[(&str, &str)]) -> Arc<AtomicU64> {
+        let mut rendered = String::new();
+        for (i, (key, value)) in labels.iter().enumerate() {
+            if i > 0 {
+                rendered.push(',');
+            }
+            let escaped = value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+            let _ = write!(rendered, "{key}=\"{escaped}\"");
+        }
+        let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
+        let family = families.entry(name).or_insert_with(|| Family { help, kind, series: BTreeMap::new() });
+        Arc::clone(family.series.entry(rendered).or_default())
+    }
+
+    pub fn counter(&self, name: &'static str, help: &'static str, labels: &[(&str, &str)]) -> Counter {
+        Counter(self.cell(name, help, Kind::Counter, labels))
+    }
+
+    pub fn gauge(&self, name: &'static str, help: &'static str, labels: &[(&str, &str)]) -> Gauge {
+        Gauge(self.cell(name, help, Kind::Gauge, labels))
+    }
+
+    /// The text exposition format (version 0.0.4).
+    pub fn render(&self) -> String {
+        let families = self.families.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::new();
+        for (name, family) in families.iter() {
+            let kind = if family.kind == Kind::Counter { "counter" } else { "gauge" };
+            let _ = writeln!(out, "# HELP {name} {}\n# TYPE {name} {kind}", family.help);
+            for (labels, value) in &family.series {
+                let value = value.load(Ordering::Relaxed);
+                if labels.is_empty() {
+                    let _ = writeln!(out, "{name} {value}");
+                } else {
+                    let _ = writeln!(out, "{name}{{{labels}}} {value}");
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let metrics = Metrics::new();
+        let c = metrics.counter("vane_records_in_total", "Records read.", &[("role", "ingest")]);
+        c.add(3);
+        metrics.counter("vane_records_in_total", "Records read.", &[("role", "ingest")]).inc();
+        metrics.gauge("vane_consumer_lag_records", "Lag.", &[("role", "a\"b")]).set(7);
+        let text = metrics.render();
+        assert!(text.contains("# TYPE vane_records_in_total counter\n"), "{text}");
+        assert!(text.contains("vane_records_in_total{role=\"ingest\"} 4\n"), "{text}");
+        assert!(text.contains("vane_consumer_lag_records{role=\"a\\\"b\"} 7\n"), "{text}");
+    }
+}

@@ -1,0 +1,39 @@
+//! The names of vane's topics (design: "Topics and events") and their default layout.
+
+use std::time::Duration;
+
+use crate::TopicSpec;
+
+pub const METRICS_INGEST: &str = "vane.metrics.ingest";
+pub const METRICS_SAMPLES: &str = "vane.metrics.samples";
+pub const DLQ: &str = "vane.dlq";
+
+/// Header carrying the W3C trace context across topics.
+pub const TRACEPARENT: &str = "traceparent";
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// Topic layout: partitions and retention, from config.
+#[derive(Debug, Clone)]
+pub struct TopicLayout {
+    pub partitions: u32,
+    pub raw_retention: Duration,
+    pub derived_retention: Duration,
+}
+
+impl Default for TopicLayout {
+    fn default() -> Self {
+        TopicLayout { partitions: 4, raw_retention: 2 * DAY, derived_retention: 30 * DAY }
+    }
+}
+
+impl TopicLayout {
+    /// Every topic the roles built so far read or write.
+    pub fn specs(&self) -> Vec<TopicSpec> {
+        vec![
+            TopicSpec::new(METRICS_INGEST, self.partitions).retention(self.raw_retention),
+            TopicSpec::new(METRICS_SAMPLES, self.partitions).retention(self.raw_retention),
+            TopicSpec::new(DLQ, self.partitions).retention(self.derived_retention),
+        ]
+    }
+}
