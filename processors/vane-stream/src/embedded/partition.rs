@@ -124,22 +124,23 @@ impl Partition {
         let mut from = from;
         let mut out = Vec::new();
         while from < end && out.len() < max {
-            let (file, path, position, size, segment_end) = {
+            let (file, path, position, size, following_base) = {
                 let state = self.lock();
-                let index = state.segments.partition_point(|s| s.base_offset <= from);
-                let Some(segment) = index.checked_sub(1).and_then(|i| state.segments.get(i)).or_else(|| state.segments.first()) else {
+                let index = state.segments.partition_point(|s| s.base_offset <= from).max(1) - 1;
+                let Some(segment) = state.segments.get(index) else {
                     break;
                 };
                 from = from.max(segment.base_offset);
-                (Arc::clone(&segment.file), segment.path.clone(), segment.position_for(from), segment.size, segment.next_offset)
+                let following_base = state.segments.get(index + 1).map(|s| s.base_offset);
+                (Arc::clone(&segment.file), segment.path.clone(), segment.position_for(from), segment.size, following_base)
             };
             let before = out.len();
             let reached = read_frames(&file, &path, position, size, from, end, max, &self.topic, self.id, &mut out)?;
             if let Some(last) = out.last().filter(|_| out.len() > before) {
                 from = last.offset + 1;
-            } else if reached && segment_end > from {
+            } else if let Some(base) = following_base.filter(|base| reached && *base > from) {
                 // Nothing left in this segment at or after `from` (a compaction gap): move on.
-                from = segment_end;
+                from = base;
             } else {
                 break;
             }
@@ -201,6 +202,17 @@ impl Partition {
                 *slot = rewritten;
             }
         }
+        // Segments left empty are deleted (never the active one).
+        let last = state.segments.len().saturating_sub(1);
+        let mut index = 0;
+        state.segments.retain(|segment| {
+            let keep = index == last || segment.size > 0;
+            index += 1;
+            if !keep {
+                let _ = fs::remove_file(&segment.path);
+            }
+            keep
+        });
         Ok(dropped)
     }
 }

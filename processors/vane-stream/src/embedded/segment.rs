@@ -171,7 +171,7 @@ impl Segment {
             segment.file.read_exact_at(&mut buffer, position).map_err(|e| StreamError::io(&segment.path, e))?;
             let mut at = 0usize;
             let mut progressed = false;
-            loop {
+            while position + (at as u64) < length {
                 match decode_frame(buffer.get(at..).unwrap_or_default(), topic, partition) {
                     Frame::Complete(record, len) => {
                         segment.note_appended(record.offset, record.timestamp_ms, position + at as u64, len as u64);
