@@ -10,14 +10,24 @@
 pub mod acf;
 pub mod adf;
 pub mod aggregates;
+pub mod arima;
 pub mod decompose;
 pub mod error;
+pub mod ets;
+pub mod forecast;
 pub mod hp;
 pub mod linalg;
 pub mod mackinnon;
 pub mod normal;
+pub mod optim;
+pub mod period;
+pub mod report;
+pub mod rng;
 pub mod series;
 pub mod stl;
+pub mod violation;
 
 pub use error::{AnalyticsError, Result};
+pub use report::{AnalyzeOptions, Range, Report, analyze, render_text};
 pub use series::{Series, parse_csv};
+pub use violation::violation_probability;

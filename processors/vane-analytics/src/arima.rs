@@ -1,0 +1,313 @@
+//! ARIMA(p, d, q) fitted by conditional sum of squares, with a small order search.
+//!
+//! The series is differenced `d` times; on the differences `w` the model is
+//! `w_t - mu = sum phi_i (w_{t-i} - mu) + e_t + sum theta_j e_{t-j}` (a mean only when `d = 0`, as
+//! statsmodels' `ARIMA` default trend). Residuals start at `t = p` with earlier errors zero;
+//! parameters minimise their sum of squares by Nelder-Mead, restricted to stationary AR and
+//! invertible MA polynomials (checked by the step-down recursion). Forecast variance uses the psi
+//! weights of the integrated model.
+
+#![allow(clippy::indexing_slicing)] // lags never exceed the differenced length, checked on entry
+
+use crate::error::{AnalyticsError, Result, check_varying};
+use crate::optim::nelder_mead;
+
+/// Orders of an ARIMA model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    /// Autoregressive order.
+    pub p: usize,
+    /// Differencing order.
+    pub d: usize,
+    /// Moving-average order.
+    pub q: usize,
+}
+
+/// A fitted ARIMA model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arima {
+    /// Orders.
+    pub order: Order,
+    /// Mean of the differenced series (0 when `d > 0`).
+    pub mean: f64,
+    /// AR coefficients `phi_1..phi_p`.
+    pub ar: Vec<f64>,
+    /// MA coefficients `theta_1..theta_q`.
+    pub ma: Vec<f64>,
+    /// Conditional sum of squared residuals.
+    pub css: f64,
+    /// Residuals used in the sum.
+    pub nobs: usize,
+    y: Vec<f64>,
+    resid: Vec<f64>,
+}
+
+/// True when `1 - a_1 z - ... - a_k z^k` has all roots outside the unit circle.
+pub fn is_stationary(a: &[f64]) -> bool {
+    let mut cur = a.to_vec();
+    while let Some(&k) = cur.last() {
+        if !(k.abs() < 1.0) {
+            return false;
+        }
+        let m = cur.len() - 1;
+        let denom = 1.0 - k * k;
+        let next: Vec<f64> = (0..m)
+            .map(|i| (cur[i] + k * cur[m - 1 - i]) / denom)
+            .collect();
+        cur = next;
+    }
+    true
+}
+
+fn difference(y: &[f64], d: usize) -> Vec<f64> {
+    let mut w = y.to_vec();
+    for _ in 0..d {
+        w = w.windows(2).map(|p| p[1] - p[0]).collect();
+    }
+    w
+}
+
+fn residuals(w: &[f64], mean: f64, ar: &[f64], ma: &[f64]) -> (Vec<f64>, f64) {
+    let p = ar.len();
+    let mut e = vec![0.0; w.len()];
+    let mut sse = 0.0;
+    for t in p..w.len() {
+        let mut v = w[t] - mean;
+        for (i, a) in ar.iter().enumerate() {
+            v -= a * (w[t - 1 - i] - mean);
+        }
+        for (j, b) in ma.iter().enumerate() {
+            if t > j {
+                v -= b * e[t - 1 - j];
+            }
+        }
+        e[t] = v;
+        sse += v * v;
+    }
+    (e, sse)
+}
+
+/// Fits ARIMA with the given orders.
+pub fn fit(y: &[f64], order: Order) -> Result<Arima> {
+    check_varying(y)?;
+    let needed = order.d + order.p + order.q + 8;
+    if y.len() < needed {
+        return Err(AnalyticsError::TooShort {
+            what: format!("arima({},{},{})", order.p, order.d, order.q),
+            needed,
+            given: y.len(),
+        });
+    }
+    let w = difference(y, order.d);
+    let with_mean = order.d == 0;
+    let w_mean = w.iter().sum::<f64>() / w.len() as f64;
+    let scale = (w.iter().map(|v| (v - w_mean).powi(2)).sum::<f64>() / w.len() as f64)
+        .sqrt()
+        .max(1e-12);
+    let (p, q) = (order.p, order.q);
+    let unpack = |u: &[f64]| -> (f64, Vec<f64>, Vec<f64>) {
+        let mean = if with_mean {
+            w_mean + u[p + q] * scale
+        } else {
+            0.0
+        };
+        (mean, u[..p].to_vec(), u[p..p + q].to_vec())
+    };
+    let objective = |u: &[f64]| {
+        let (mean, ar, ma) = unpack(u);
+        let neg_ma: Vec<f64> = ma.iter().map(|v| -v).collect();
+        if !is_stationary(&ar) || !is_stationary(&neg_ma) {
+            return f64::INFINITY;
+        }
+        residuals(&w, mean, &ar, &ma).1
+    };
+    let dim = p + q + usize::from(with_mean);
+    let mut start = vec![0.0; dim];
+    if p > 0 {
+        start[0] = 0.1;
+    }
+    let mut best = nelder_mead(objective, &start, &vec![0.2; dim], 400 * (dim + 1), 1e-12);
+    let again = nelder_mead(objective, &best.x, &vec![0.05; dim], 200 * (dim + 1), 1e-13);
+    if again.value < best.value {
+        best = again;
+    }
+    if !best.value.is_finite() {
+        return Err(AnalyticsError::Singular { what: "arima fit" });
+    }
+    let (mean, ar, ma) = unpack(&best.x);
+    let (resid, css) = residuals(&w, mean, &ar, &ma);
+    Ok(Arima {
+        order,
+        mean,
+        ar,
+        ma,
+        css,
+        nobs: w.len() - p,
+        y: y.to_vec(),
+        resid,
+    })
+}
+
+impl Arima {
+    /// A short name such as `arima(1,1,1)`.
+    pub fn name(&self) -> String {
+        format!("arima({},{},{})", self.order.p, self.order.d, self.order.q)
+    }
+
+    /// Residual variance `CSS / nobs`.
+    pub fn sigma2(&self) -> f64 {
+        self.css / self.nobs as f64
+    }
+
+    /// Akaike criterion of the conditional Gaussian likelihood.
+    pub fn aic(&self) -> f64 {
+        let n = self.nobs as f64;
+        let k = self.order.p + self.order.q + usize::from(self.order.d == 0) + 1;
+        n * (self.css / n).ln() + 2.0 * k as f64
+    }
+
+    /// One-step residuals on the original scale's time axis (zero where not defined).
+    pub fn resid(&self) -> &[f64] {
+        &self.resid
+    }
+
+    /// Point forecasts of `h` steps using data before index `origin` of the original series.
+    pub fn forecast_from(&self, origin: usize, h: usize) -> Vec<f64> {
+        let d = self.order.d;
+        let o = origin.min(self.y.len());
+        let hist = &self.y[..o];
+        let w = difference(hist, d);
+        // Residual index t on the differenced axis corresponds to original index t + d.
+        let mut e: Vec<f64> = self.resid[..w.len().min(self.resid.len())].to_vec();
+        let mut wf = w.clone();
+        for _ in 0..h {
+            let t = wf.len();
+            let mut v = self.mean;
+            for (i, a) in self.ar.iter().enumerate() {
+                if t > i {
+                    v += a * (wf[t - 1 - i] - self.mean);
+                }
+            }
+            for (j, b) in self.ma.iter().enumerate() {
+                if t > j && t - 1 - j < e.len() {
+                    v += b * e[t - 1 - j];
+                }
+            }
+            wf.push(v);
+            e.push(0.0);
+        }
+        // Integrate d times: rebuild each differencing level from its last known values.
+        let mut levels: Vec<Vec<f64>> = vec![hist.to_vec()];
+        for k in 0..d {
+            let prev = &levels[k];
+            levels.push(prev.windows(2).map(|p| p[1] - p[0]).collect());
+        }
+        let mut fut: Vec<f64> = wf[w.len()..].to_vec();
+        for k in (0..d).rev() {
+            let mut last = levels[k].last().copied().unwrap_or(0.0);
+            for v in &mut fut {
+                last += *v;
+                *v = last;
+            }
+        }
+        fut
+    }
+
+    /// Psi weights of the integrated model (`psi_0 = 1`).
+    pub fn psi(&self, h: usize) -> Vec<f64> {
+        // phi*(B) = phi(B) (1 - B)^d, written as 1 - sum a_i B^i.
+        let mut poly = vec![1.0];
+        for a in &self.ar {
+            poly.push(-a);
+        }
+        for _ in 0..self.order.d {
+            let mut next = vec![0.0; poly.len() + 1];
+            for (i, c) in poly.iter().enumerate() {
+                next[i] += c;
+                next[i + 1] -= c;
+            }
+            poly = next;
+        }
+        let a: Vec<f64> = poly.iter().skip(1).map(|c| -c).collect();
+        let mut psi = vec![0.0; h];
+        for j in 0..h {
+            let mut v = if j == 0 {
+                1.0
+            } else {
+                self.ma.get(j - 1).copied().unwrap_or(0.0)
+            };
+            for (i, ai) in a.iter().enumerate() {
+                if j > i {
+                    v += ai * psi[j - 1 - i];
+                }
+            }
+            psi[j] = v;
+        }
+        psi
+    }
+}
+
+/// Fits p, q in 0..=max_pq for the given d and returns the model with the smallest AIC.
+pub fn search(y: &[f64], d: usize, max_pq: usize) -> Result<Arima> {
+    let mut best: Option<Arima> = None;
+    let mut last_err = None;
+    for p in 0..=max_pq {
+        for q in 0..=max_pq {
+            match fit(y, Order { p, d, q }) {
+                Ok(m) => {
+                    if best.as_ref().is_none_or(|b| m.aic() < b.aic()) {
+                        best = Some(m);
+                    }
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+    }
+    best.ok_or_else(|| {
+        last_err.unwrap_or(AnalyticsError::Singular {
+            what: "arima search",
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn recovers_an_arma11() {
+        let mut r = Rng::new(3);
+        let n = 3000;
+        let mut y = vec![0.0; n];
+        let mut prev_e = 0.0;
+        for t in 1..n {
+            let e = r.normal();
+            y[t] = 5.0 + 0.6 * (y[t - 1] - 5.0) + e + 0.3 * prev_e;
+            prev_e = e;
+        }
+        y[0] = 5.0;
+        let m = fit(&y, Order { p: 1, d: 0, q: 1 }).unwrap();
+        assert!((m.ar[0] - 0.6).abs() < 0.06, "{m:?}");
+        assert!((m.ma[0] - 0.3).abs() < 0.06, "{:?}", m.ma);
+        assert!((m.mean - 5.0).abs() < 0.2);
+        assert!((m.sigma2() - 1.0).abs() < 0.1);
+    }
+
+    #[test]
+    fn random_walk_forecast_is_flat_and_psi_is_one() {
+        let y: Vec<f64> = (0..50).map(|t| ((t * 37) % 11) as f64 + t as f64).collect();
+        let m = fit(&y, Order { p: 0, d: 1, q: 0 }).unwrap();
+        let f = m.forecast_from(y.len(), 3);
+        assert!(f.iter().all(|v| (v - y[49]).abs() < 1e-12));
+        assert_eq!(m.psi(4), vec![1.0; 4]);
+    }
+
+    #[test]
+    fn stationarity_check() {
+        assert!(is_stationary(&[0.5]));
+        assert!(!is_stationary(&[1.0]));
+        assert!(is_stationary(&[0.5, 0.3]));
+        assert!(!is_stationary(&[0.5, 0.6]));
+    }
+}

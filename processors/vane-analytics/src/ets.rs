@@ -1,0 +1,539 @@
+//! Holt-Winters exponential smoothing (additive or multiplicative trend and season, optional
+//! damping), fitted by minimising the in-sample sum of squared one-step errors like statsmodels'
+//! `ExponentialSmoothing`.
+//!
+//! The recursions are statsmodels' component form: the forecast of `y_i` combines the level and
+//! trend known before `y_i` with the seasonal index of `y_i`'s phase. Smoothing parameters and the
+//! initial level and trend are estimated by Nelder-Mead from two starts; the initial seasonal
+//! indices come from per-phase means of the first cycles. Prediction paths assume additive
+//! Gaussian errors with variance `SSE / n`, as statsmodels' `ETSModel` with additive error.
+
+#![allow(clippy::indexing_slicing)] // the season buffer has n + period slots; n > 2 period is checked
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AnalyticsError, Result, check_varying};
+use crate::optim::{from_box, nelder_mead, to_box};
+
+/// Form of the trend or seasonal component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    /// Absent.
+    None,
+    /// Added.
+    Additive,
+    /// Multiplied; needs positive data.
+    Multiplicative,
+}
+
+/// Structure of a Holt-Winters model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HwSpec {
+    /// Trend component.
+    pub trend: Component,
+    /// Damp the trend with a factor `phi` in [0.8, 0.995].
+    pub damped: bool,
+    /// Seasonal component.
+    pub seasonal: Component,
+    /// Seasonal period (ignored without a seasonal component).
+    pub period: usize,
+}
+
+impl HwSpec {
+    /// A short name such as `holt_winters(trend=add,damped,seasonal=mul,period=288)`.
+    pub fn name(&self) -> String {
+        let c = |c: Component| match c {
+            Component::None => "none",
+            Component::Additive => "add",
+            Component::Multiplicative => "mul",
+        };
+        let mut s = format!("holt_winters(trend={}", c(self.trend));
+        if self.damped && self.trend != Component::None {
+            s.push_str(",damped");
+        }
+        s.push_str(&format!(",seasonal={}", c(self.seasonal)));
+        if self.seasonal != Component::None {
+            s.push_str(&format!(",period={}", self.period));
+        }
+        s.push(')');
+        s
+    }
+
+    fn m(&self) -> usize {
+        if self.seasonal == Component::None {
+            1
+        } else {
+            self.period.max(1)
+        }
+    }
+
+    /// True when every component is additive or absent (the model is linear in its errors).
+    pub fn is_linear(&self) -> bool {
+        self.trend != Component::Multiplicative && self.seasonal != Component::Multiplicative
+    }
+}
+
+/// Parameters of a fitted model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HwParams {
+    /// Level smoothing.
+    pub alpha: f64,
+    /// Trend smoothing.
+    pub beta: f64,
+    /// Seasonal smoothing.
+    pub gamma: f64,
+    /// Damping factor (1 when not damped).
+    pub phi: f64,
+    /// Level before the first observation.
+    pub l0: f64,
+    /// Trend before the first observation.
+    pub b0: f64,
+    /// Seasonal indices of the first cycle.
+    pub s0: Vec<f64>,
+}
+
+/// A fitted Holt-Winters model with its filtered states.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoltWinters {
+    /// Model structure.
+    pub spec: HwSpec,
+    /// Estimated parameters.
+    pub params: HwParams,
+    /// In-sample sum of squared one-step errors.
+    pub sse: f64,
+    /// Number of observations.
+    pub nobs: usize,
+    levels: Vec<f64>,
+    trends: Vec<f64>,
+    seasons: Vec<f64>,
+}
+
+struct Run {
+    sse: f64,
+    levels: Vec<f64>,
+    trends: Vec<f64>,
+    seasons: Vec<f64>,
+}
+
+fn trend_comb(spec: &HwSpec, l: f64, b: f64, phi: f64) -> f64 {
+    match spec.trend {
+        Component::None => l,
+        Component::Additive => l + phi * b,
+        Component::Multiplicative => l * b.powf(phi),
+    }
+}
+
+fn run(spec: &HwSpec, p: &HwParams, y: &[f64], keep: bool) -> Run {
+    let n = y.len();
+    let m = spec.m();
+    let mut s = vec![0.0; n + m];
+    for (i, v) in p.s0.iter().enumerate().take(m) {
+        s[i] = *v;
+    }
+    if spec.seasonal == Component::None {
+        s.iter_mut().for_each(|v| *v = 0.0);
+    }
+    let mut levels = Vec::new();
+    let mut trends = Vec::new();
+    if keep {
+        levels.reserve(n + 1);
+        trends.reserve(n + 1);
+    }
+    let (mut l, mut b) = (p.l0, p.b0);
+    let phi = p.phi;
+    let mut sse = 0.0;
+    for i in 0..n {
+        if keep {
+            levels.push(l);
+            trends.push(b);
+        }
+        let tc = trend_comb(spec, l, b, phi);
+        let (fc, deseason, seas_obs) = match spec.seasonal {
+            Component::None => (tc, y[i], 0.0),
+            Component::Additive => (tc + s[i], y[i] - s[i], y[i] - tc),
+            Component::Multiplicative => (tc * s[i], y[i] / s[i], y[i] / tc),
+        };
+        let e = y[i] - fc;
+        sse += e * e;
+        let ln = p.alpha * deseason + (1.0 - p.alpha) * tc;
+        b = match spec.trend {
+            Component::None => 0.0,
+            Component::Additive => p.beta * (ln - l) + (1.0 - p.beta) * phi * b,
+            Component::Multiplicative => p.beta * (ln / l) + (1.0 - p.beta) * b.powf(phi),
+        };
+        l = ln;
+        s[i + m] = match spec.seasonal {
+            Component::None => 0.0,
+            _ => p.gamma * seas_obs + (1.0 - p.gamma) * s[i],
+        };
+    }
+    if keep {
+        levels.push(l);
+        trends.push(b);
+    }
+    Run {
+        sse,
+        levels,
+        trends,
+        seasons: if keep { s } else { Vec::new() },
+    }
+}
+
+fn initial_state(spec: &HwSpec, y: &[f64]) -> (f64, f64, Vec<f64>) {
+    let m = spec.m();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    if spec.seasonal == Component::None {
+        let l0 = y[0];
+        let b0 = match spec.trend {
+            Component::None => 0.0,
+            Component::Additive => y[1] - y[0],
+            Component::Multiplicative => y[1] / y[0],
+        };
+        return (l0, b0, vec![0.0]);
+    }
+    let cycles = (y.len() / m).clamp(2, 4);
+    let first = mean(&y[..m]);
+    let second = mean(&y[m..2 * m]);
+    let b0 = match spec.trend {
+        Component::None => 0.0,
+        Component::Additive => (second - first) / m as f64,
+        Component::Multiplicative => (second / first).powf(1.0 / m as f64),
+    };
+    let mut s0 = vec![0.0; m];
+    for (j, sj) in s0.iter_mut().enumerate() {
+        let mut acc = 0.0;
+        for c in 0..cycles {
+            let t = c * m + j;
+            let base = mean(&y[c * m..(c + 1) * m]);
+            acc += match spec.seasonal {
+                Component::Multiplicative => y[t] / base,
+                _ => y[t] - base,
+            };
+        }
+        *sj = acc / cycles as f64;
+    }
+    (first, b0, s0)
+}
+
+const PHI_LO: f64 = 0.8;
+const PHI_HI: f64 = 0.995;
+
+/// Fits a Holt-Winters model to `y` by minimising the one-step SSE.
+pub fn fit(y: &[f64], spec: HwSpec) -> Result<HoltWinters> {
+    check_varying(y)?;
+    let m = spec.m();
+    let needed = if spec.seasonal == Component::None {
+        3
+    } else {
+        2 * m + 1
+    };
+    if y.len() < needed {
+        return Err(AnalyticsError::TooShort {
+            what: spec.name(),
+            needed,
+            given: y.len(),
+        });
+    }
+    if spec.trend == Component::Multiplicative || spec.seasonal == Component::Multiplicative {
+        for (index, &value) in y.iter().enumerate() {
+            if value <= 0.0 {
+                return Err(AnalyticsError::NonPositive { index, value });
+            }
+        }
+    }
+    let (l0, b0, s0) = initial_state(&spec, y);
+    let has_trend = spec.trend != Component::None;
+    let has_season = spec.seasonal != Component::None;
+    let damped = spec.damped && has_trend;
+    let scale = y.iter().map(|v| v.abs()).sum::<f64>() / y.len() as f64 + 1e-12;
+    let b_scale = if spec.trend == Component::Multiplicative {
+        1.0
+    } else {
+        scale
+    };
+    // Coordinates: alpha, [beta], [gamma], [phi], l0/scale, [b0/b_scale].
+    let unpack = |u: &[f64]| -> HwParams {
+        let mut it = u.iter().copied();
+        let mut next = || it.next().unwrap_or(0.0);
+        let alpha = to_box(next(), 0.0, 1.0);
+        let beta = if has_trend {
+            to_box(next(), 0.0, 1.0)
+        } else {
+            0.0
+        };
+        let gamma = if has_season {
+            to_box(next(), 0.0, 1.0)
+        } else {
+            0.0
+        };
+        let phi = if damped {
+            to_box(next(), PHI_LO, PHI_HI)
+        } else {
+            1.0
+        };
+        let l = next() * scale;
+        let b = if has_trend { next() * b_scale } else { 0.0 };
+        HwParams {
+            alpha,
+            beta,
+            gamma,
+            phi,
+            l0: l,
+            b0: b,
+            s0: s0.clone(),
+        }
+    };
+    let pack = |a: f64, bt: f64, g: f64, ph: f64| -> Vec<f64> {
+        let mut u = vec![from_box(a, 0.0, 1.0)];
+        if has_trend {
+            u.push(from_box(bt, 0.0, 1.0));
+        }
+        if has_season {
+            u.push(from_box(g, 0.0, 1.0));
+        }
+        if damped {
+            u.push(from_box(ph, PHI_LO, PHI_HI));
+        }
+        u.push(l0 / scale);
+        if has_trend {
+            u.push(b0 / b_scale);
+        }
+        u
+    };
+    let objective = |u: &[f64]| {
+        let p = unpack(u);
+        let r = run(&spec, &p, y, false);
+        if r.sse.is_finite() {
+            r.sse
+        } else {
+            f64::INFINITY
+        }
+    };
+    let starts = [
+        (0.5, 0.05, 0.1, 0.98),
+        (0.9, 0.01, 0.01, 0.9),
+        (0.2, 0.01, 0.3, 0.95),
+    ];
+    let mut best: Option<(Vec<f64>, f64)> = None;
+    for (a, bt, g, ph) in starts {
+        let u0 = pack(a, bt, g, ph);
+        let step = vec![1.0; u0.len()];
+        let first = nelder_mead(objective, &u0, &step, 800, 1e-10);
+        // Restart from the result to escape early simplex collapse.
+        let second = nelder_mead(objective, &first.x, &vec![0.3; u0.len()], 600, 1e-12);
+        let cand = if second.value <= first.value {
+            second
+        } else {
+            first
+        };
+        if best.as_ref().is_none_or(|(_, v)| cand.value < *v) {
+            best = Some((cand.x, cand.value));
+        }
+    }
+    let Some((u, _)) = best else {
+        return Err(AnalyticsError::Singular {
+            what: "holt-winters fit",
+        });
+    };
+    let params = unpack(&u);
+    let r = run(&spec, &params, y, true);
+    if !r.sse.is_finite() {
+        return Err(AnalyticsError::Singular {
+            what: "holt-winters fit",
+        });
+    }
+    Ok(HoltWinters {
+        spec,
+        params,
+        sse: r.sse,
+        nobs: y.len(),
+        levels: r.levels,
+        trends: r.trends,
+        seasons: r.seasons,
+    })
+}
+
+impl HoltWinters {
+    /// Residual variance `SSE / n`.
+    pub fn sigma2(&self) -> f64 {
+        self.sse / self.nobs as f64
+    }
+
+    /// Number of estimated parameters (smoothing, damping, initial states).
+    pub fn n_params(&self) -> usize {
+        let s = &self.spec;
+        let mut k = 2; // alpha, l0
+        if s.trend != Component::None {
+            k += 2;
+        }
+        if s.damped && s.trend != Component::None {
+            k += 1;
+        }
+        if s.seasonal != Component::None {
+            k += 1 + s.m();
+        }
+        k
+    }
+
+    /// Akaike criterion of the Gaussian likelihood, `n ln(SSE/n) + 2 (k + 1)`.
+    pub fn aic(&self) -> f64 {
+        let n = self.nobs as f64;
+        n * (self.sse / n).ln() + 2.0 * (self.n_params() as f64 + 1.0)
+    }
+
+    /// Point forecasts of `h` steps from the state before observation `origin` (so `origin = n`
+    /// forecasts beyond the sample). `origin` must be at most `n`.
+    pub fn forecast_from(&self, origin: usize, h: usize) -> Vec<f64> {
+        let o = origin.min(self.nobs);
+        let l = self.levels[o];
+        let b = self.trends[o];
+        let m = self.spec.m();
+        let phi = self.params.phi;
+        let mut out = Vec::with_capacity(h);
+        let mut damp_sum = 0.0;
+        let mut pow = 1.0;
+        for k in 1..=h {
+            pow *= phi;
+            damp_sum += pow;
+            let tr = match self.spec.trend {
+                Component::None => l,
+                Component::Additive => l + damp_sum * b,
+                Component::Multiplicative => l * b.powf(damp_sum),
+            };
+            // Season index for step k from origin o: the slot written most recently for that phase.
+            let idx = o + (k - 1) % m;
+            let sv = self.seasons.get(idx).copied().unwrap_or(0.0);
+            out.push(match self.spec.seasonal {
+                Component::None => tr,
+                Component::Additive => tr + sv,
+                Component::Multiplicative => tr * sv,
+            });
+        }
+        out
+    }
+
+    /// Impulse response of the forecast path to a unit one-step error (exact for linear models).
+    pub fn psi(&self, h: usize) -> Vec<f64> {
+        let p = &self.params;
+        let m = self.spec.m();
+        let has_season = self.spec.seasonal != Component::None;
+        let mut out = Vec::with_capacity(h);
+        let mut dl = p.alpha;
+        let mut db = if self.spec.trend == Component::None {
+            0.0
+        } else {
+            p.alpha * p.beta
+        };
+        let phi = p.phi;
+        for j in 0..h {
+            if j == 0 {
+                out.push(1.0);
+                continue;
+            }
+            let ds = if has_season && j % m == 0 {
+                p.gamma
+            } else {
+                0.0
+            };
+            out.push(dl + phi * db + ds);
+            dl += phi * db;
+            db *= phi;
+        }
+        out
+    }
+
+    /// Simulates one future path of length `h` with the given standard-normal draws, feeding each
+    /// simulated value back through the recursions.
+    pub fn simulate(&self, h: usize, sigma: f64, draws: &mut impl FnMut() -> f64) -> Vec<f64> {
+        let spec = &self.spec;
+        let p = &self.params;
+        let m = spec.m();
+        let n = self.nobs;
+        let mut l = self.levels[n];
+        let mut b = self.trends[n];
+        let mut season: Vec<f64> = (0..m)
+            .map(|j| self.seasons.get(n + j).copied().unwrap_or(0.0))
+            .collect();
+        let mut out = Vec::with_capacity(h);
+        for k in 0..h {
+            let slot = k % m;
+            let s = season[slot];
+            let tc = trend_comb(spec, l, b, p.phi);
+            let fc = match spec.seasonal {
+                Component::None => tc,
+                Component::Additive => tc + s,
+                Component::Multiplicative => tc * s,
+            };
+            let yv = fc + sigma * draws();
+            out.push(yv);
+            let (deseason, seas_obs) = match spec.seasonal {
+                Component::None => (yv, 0.0),
+                Component::Additive => (yv - s, yv - tc),
+                Component::Multiplicative => (yv / s, yv / tc),
+            };
+            let ln = p.alpha * deseason + (1.0 - p.alpha) * tc;
+            b = match spec.trend {
+                Component::None => 0.0,
+                Component::Additive => p.beta * (ln - l) + (1.0 - p.beta) * p.phi * b,
+                Component::Multiplicative => p.beta * (ln / l) + (1.0 - p.beta) * b.powf(p.phi),
+            };
+            l = ln;
+            if spec.seasonal != Component::None {
+                season[slot] = p.gamma * seas_obs + (1.0 - p.gamma) * s;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seasonal_series() -> Vec<f64> {
+        let pattern = [3.0, 1.0, -2.0, -1.0, 0.0, -1.0];
+        (0..120)
+            .map(|t| 20.0 + 0.1 * t as f64 + pattern[t % 6] + 0.3 * ((t * 7919) % 13) as f64 / 13.0)
+            .collect()
+    }
+
+    #[test]
+    fn additive_model_tracks_trend_and_season() {
+        let y = seasonal_series();
+        let spec = HwSpec {
+            trend: Component::Additive,
+            damped: false,
+            seasonal: Component::Additive,
+            period: 6,
+        };
+        let hw = fit(&y, spec).unwrap();
+        assert!(hw.sigma2() < 0.1, "{}", hw.sigma2());
+        let f = hw.forecast_from(y.len(), 6);
+        let pattern = [3.0, 1.0, -2.0, -1.0, 0.0, -1.0];
+        for (k, v) in f.iter().enumerate() {
+            let t = y.len() + k;
+            let truth = 20.0 + 0.1 * t as f64 + pattern[t % 6] + 0.15;
+            assert!((v - truth).abs() < 0.5, "step {k}: {v} vs {truth}");
+        }
+        let psi = hw.psi(8);
+        assert_eq!(psi[0], 1.0);
+        assert!(psi[6] > psi[5], "seasonal term appears at lag m");
+    }
+
+    #[test]
+    fn multiplicative_needs_positive_values() {
+        let mut y = seasonal_series();
+        y[3] = -1.0;
+        let spec = HwSpec {
+            trend: Component::None,
+            damped: false,
+            seasonal: Component::Multiplicative,
+            period: 6,
+        };
+        assert!(matches!(
+            fit(&y, spec),
+            Err(AnalyticsError::NonPositive { index: 3, .. })
+        ));
+    }
+}
