@@ -46,7 +46,7 @@ pub struct Arima {
 pub fn is_stationary(a: &[f64]) -> bool {
     let mut cur = a.to_vec();
     while let Some(&k) = cur.last() {
-        if !(k.abs() < 1.0) {
+        if k.is_nan() || k.abs() >= 1.0 {
             return false;
         }
         let m = cur.len() - 1;

@@ -4,7 +4,7 @@
 //!
 //! The recursions are statsmodels' component form: the forecast of `y_i` combines the level and
 //! trend known before `y_i` with the seasonal index of `y_i`'s phase. Smoothing parameters and the
-//! initial level and trend are estimated by Nelder-Mead from two starts; the initial seasonal
+//! initial level and trend are estimated by Nelder-Mead from two starts, each restarted once; the initial seasonal
 //! indices come from per-phase means of the first cycles. Prediction paths assume additive
 //! Gaussian errors with variance `SSE / n`, as statsmodels' `ETSModel` with additive error.
 
@@ -310,18 +310,15 @@ pub fn fit(y: &[f64], spec: HwSpec) -> Result<HoltWinters> {
             f64::INFINITY
         }
     };
-    let starts = [
-        (0.5, 0.05, 0.1, 0.98),
-        (0.9, 0.01, 0.01, 0.9),
-        (0.2, 0.01, 0.3, 0.95),
-    ];
+    // Two starts (a smooth and a reactive model), each restarted once.
+    let starts = [(0.5, 0.05, 0.1, 0.98), (0.9, 0.01, 0.01, 0.9)];
     let mut best: Option<(Vec<f64>, f64)> = None;
     for (a, bt, g, ph) in starts {
         let u0 = pack(a, bt, g, ph);
         let step = vec![1.0; u0.len()];
-        let first = nelder_mead(objective, &u0, &step, 800, 1e-10);
+        let first = nelder_mead(objective, &u0, &step, 500, 1e-9);
         // Restart from the result to escape early simplex collapse.
-        let second = nelder_mead(objective, &first.x, &vec![0.3; u0.len()], 600, 1e-12);
+        let second = nelder_mead(objective, &first.x, &vec![0.3; u0.len()], 300, 1e-10);
         let cand = if second.value <= first.value {
             second
         } else {

@@ -56,7 +56,7 @@ pub struct ForecastOut {
 }
 
 /// Default seed of the Monte Carlo paths.
-pub const DEFAULT_SEED: u64 = 0x5eed_0f_7a9e;
+pub const DEFAULT_SEED: u64 = 0x5eed_0f7a_9e00;
 
 impl ForecastModel {
     /// Wraps a fitted Holt-Winters model.

@@ -63,12 +63,13 @@ pub fn ols(x: &[Vec<f64>], y: &[f64]) -> Result<Ols> {
     let mut a: Vec<Vec<f64>> = x.to_vec();
     let mut qty = y.to_vec();
     let mut rdiag = vec![0.0; k];
+    // Largest column norm of the design, to detect columns that QR reduces to rounding noise.
+    let scale = x
+        .iter()
+        .map(|c| c.iter().map(|v| v * v).sum::<f64>())
+        .fold(0.0, f64::max);
     for j in 0..k {
         let norm = a[j][j..].iter().map(|v| v * v).sum::<f64>().sqrt();
-        let scale = a
-            .iter()
-            .map(|c| c[j..].iter().map(|v| v * v).sum::<f64>())
-            .fold(0.0, f64::max);
         if norm == 0.0 || norm * norm <= 1e-28 * scale {
             return Err(AnalyticsError::Singular {
                 what: "least squares",

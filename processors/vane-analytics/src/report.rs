@@ -16,7 +16,7 @@ use crate::aggregates::{Window, WindowStats, aggregates};
 use crate::decompose::{Decomposition, DecompositionModel, seasonal_decompose};
 use crate::forecast::{DEFAULT_SEED, ForecastOptions, ForecastOut, fit_candidates};
 use crate::hp::{HpResult, hpfilter};
-use crate::period::detect_period;
+use crate::period::{detect_period_with_interval, median_interval};
 use crate::series::Series;
 use crate::stl::{StlOptions, StlResult, stl};
 use crate::violation::{DEFAULT_PATHS, Violation, violation_probability};
@@ -189,7 +189,10 @@ pub fn analyze(
     t.acf = now - lap;
     lap = now;
 
-    let period = options.period.or_else(|| detect_period(x));
+    let interval = median_interval(series.timestamps());
+    let period = options
+        .period
+        .or_else(|| detect_period_with_interval(x, interval));
     let decomposition = match period {
         Some(p) => seasonal_decompose(x, p, DecompositionModel::Additive)
             .map_err(|e| note("decomposition", e.to_string()))
