@@ -304,9 +304,11 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
         return Err(failed.pop().map(|f| f.1).unwrap_or(AnalyticsError::Empty));
     }
     let mut served = 0;
+    let mut best = f64::INFINITY;
     for (i, m) in models.iter().enumerate() {
-        let score = |m: &ForecastModel| m.backtest_mae.unwrap_or(f64::INFINITY);
-        if score(m) < score(&models[served]) {
+        let score = m.backtest_mae.unwrap_or(f64::INFINITY);
+        if score < best {
+            best = score;
             served = i;
         }
     }
