@@ -11,26 +11,59 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let path = args.first().ok_or("usage: fits FILE.csv [PERIOD]")?;
     let period: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(288);
-    let x = parse_csv(&std::fs::read_to_string(path)?)?.values().to_vec();
+    let x = parse_csv(&std::fs::read_to_string(path)?)?
+        .values()
+        .to_vec();
     let specs = [
-        HwSpec { trend: Component::Additive, damped: true, seasonal: Component::Additive, period },
-        HwSpec { trend: Component::Additive, damped: true, seasonal: Component::Multiplicative, period },
-        HwSpec { trend: Component::Additive, damped: true, seasonal: Component::None, period: 1 },
+        HwSpec {
+            trend: Component::Additive,
+            damped: true,
+            seasonal: Component::Additive,
+            period,
+        },
+        HwSpec {
+            trend: Component::Additive,
+            damped: true,
+            seasonal: Component::Multiplicative,
+            period,
+        },
+        HwSpec {
+            trend: Component::Additive,
+            damped: true,
+            seasonal: Component::None,
+            period: 1,
+        },
     ];
     for spec in specs {
         let t = Instant::now();
         match ets::fit(&x, spec) {
-            Ok(m) => println!("{:60} {:9.2} ms  sse {:.6e}", spec.name(), t.elapsed().as_secs_f64() * 1e3, m.sse),
+            Ok(m) => println!(
+                "{:60} {:9.2} ms  sse {:.6e}",
+                spec.name(),
+                t.elapsed().as_secs_f64() * 1e3,
+                m.sse
+            ),
             Err(e) => println!("{:60} error: {e}", spec.name()),
         }
     }
     for d in [0, 1] {
         let t = Instant::now();
         let m = arima::search(&x, d, 2)?;
-        println!("{:60} {:9.2} ms  best {} sse {:.6e}", format!("arima search d={d}"), t.elapsed().as_secs_f64() * 1e3, m.name(), m.css);
+        println!(
+            "{:60} {:9.2} ms  best {} sse {:.6e}",
+            format!("arima search d={d}"),
+            t.elapsed().as_secs_f64() * 1e3,
+            m.name(),
+            m.css
+        );
     }
     let t = Instant::now();
     let m = arima::fit(&x, arima::Order { p: 1, d: 1, q: 1 })?;
-    println!("{:60} {:9.2} ms  sse {:.6e}", "arima(1,1,1)", t.elapsed().as_secs_f64() * 1e3, m.css);
+    println!(
+        "{:60} {:9.2} ms  sse {:.6e}",
+        "arima(1,1,1)",
+        t.elapsed().as_secs_f64() * 1e3,
+        m.css
+    );
     Ok(())
 }
