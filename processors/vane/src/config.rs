@@ -1,0 +1,266 @@
+//! Server configuration, loaded once: built-in defaults, then the TOML file (`--config`), then
+//! `VANE__<SECTION>__<KEY>` environment variables, then flags. Validation reports every problem
+//! at once. Secrets (remote-write credentials) come only from the file or the environment and
+//! are masked when printed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use serde::Deserialize;
+use vane_core::time::parse_duration;
+use vane_http::WriteAuth;
+use vane_ingest::IngestConfig;
+use vane_stream::kafka::KafkaConfig;
+use vane_stream::topics::TopicLayout;
+
+use crate::cli::{Role, ServerArgs};
+
+/// The file's shape; every key is documented in docs/configuration.md.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileConfig {
+    log: LogSection,
+    kafka: KafkaSection,
+    http: HttpSection,
+    ingest: IngestSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct LogSection {
+    /// Directory of the embedded log (and later the embedded store).
+    data_dir: PathBuf,
+    /// Partitions of topics vane creates.
+    partitions: u32,
+    /// Retention of raw topics (ingest, samples).
+    raw_retention: String,
+    /// Retention of derived topics (dead letters, ...).
+    derived_retention: String,
+    /// Embedded segment file size before a new one starts.
+    segment_bytes: u64,
+    /// How often the embedded log applies retention and compaction.
+    maintenance_interval: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            data_dir: PathBuf::from("./vane-data"),
+            partitions: 4,
+            raw_retention: "2d".into(),
+            derived_retention: "30d".into(),
+            segment_bytes: 128 * 1024 * 1024,
+            maintenance_interval: "1m".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct KafkaSection {
+    /// Bootstrap servers; empty means the embedded log.
+    brokers: String,
+    /// Replication factor of the topics vane creates.
+    replication_factor: i32,
+    /// Extra librdkafka client properties.
+    properties: BTreeMap<String, String>,
+}
+
+impl Default for KafkaSection {
+    fn default() -> Self {
+        KafkaSection { brokers: String::new(), replication_factor: 1, properties: BTreeMap::new() }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct HttpSection {
+    addr: String,
+    /// Bearer token required on /api/v1/write (secret: file or environment only).
+    write_token: Option<String>,
+    /// Basic-auth user and password required on /api/v1/write (password is a secret).
+    write_username: Option<String>,
+    write_password: Option<String>,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection { addr: "127.0.0.1:9464".into(), write_token: None, write_username: None, write_password: None }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct IngestSection {
+    drop_labels: Vec<String>,
+    max_series_per_metric: usize,
+}
+
+impl Default for IngestSection {
+    fn default() -> Self {
+        IngestSection { drop_labels: Vec::new(), max_series_per_metric: 10_000 }
+    }
+}
+
+/// The validated configuration handed to the roles.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub kafka: Option<KafkaConfig>,
+    pub http_addr: SocketAddr,
+    pub write_auth: WriteAuth,
+    pub topics: TopicLayout,
+    pub segment_bytes: u64,
+    pub maintenance_interval: Duration,
+    pub ingest: IngestConfig,
+}
+
+/// Loads and validates the configuration for `up` (role `None`) or `run <role>`.
+pub fn load(args: &ServerArgs, _role: Option<Role>) -> anyhow::Result<Config> {
+    let mut table = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+            text.parse::<toml::Table>().with_context(|| format!("config file {} is not valid TOML", path.display()))?
+        }
+        None => toml::Table::new(),
+    };
+    overlay_env(&mut table, std::env::vars())?;
+    let file: FileConfig = toml::Value::Table(table).try_into().context("invalid configuration (file or VANE__ environment)")?;
+    validate(file, args)
+}
+
+/// Applies `VANE__SECTION__KEY=value`: the value is read as TOML when it parses (numbers,
+/// booleans, arrays) and as a string otherwise.
+fn overlay_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> anyhow::Result<()> {
+    for (name, value) in vars {
+        let Some(path) = name.strip_prefix("VANE__") else { continue };
+        let parts: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+        let [section, key] = parts.as_slice() else {
+            bail!("environment variable {name}: expected VANE__<SECTION>__<KEY>, e.g. VANE__HTTP__ADDR");
+        };
+        let parsed = format!("v = {value}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v")).unwrap_or(toml::Value::String(value));
+        let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(section_table) = entry else {
+            bail!("environment variable {name}: [{section}] is not a section");
+        };
+        section_table.insert(key.clone(), parsed);
+    }
+    Ok(())
+}
+
+fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
+    let mut problems = Vec::new();
+    let mut duration = |field: &str, text: &str| match parse_duration(text) {
+        Ok(d) if !d.is_zero() => d,
+        Ok(_) => {
+            problems.push(format!("{field} = {text:?}: must be longer than zero"));
+            Duration::from_secs(1)
+        }
+        Err(e) => {
+            problems.push(format!("{field}: {e}"));
+            Duration::from_secs(1)
+        }
+    };
+    let raw_retention = duration("log.raw_retention", &file.log.raw_retention);
+    let derived_retention = duration("log.derived_retention", &file.log.derived_retention);
+    let maintenance_interval = duration("log.maintenance_interval", &file.log.maintenance_interval);
+    if file.log.partitions == 0 || file.log.partitions > 1024 {
+        problems.push(format!("log.partitions = {}: must be between 1 and 1024", file.log.partitions));
+    }
+    if file.log.segment_bytes < 4096 {
+        problems.push(format!("log.segment_bytes = {}: must be at least 4096", file.log.segment_bytes));
+    }
+    let http_text = args.http_addr.clone().unwrap_or(file.http.addr);
+    let http_addr = match http_text.parse::<SocketAddr>() {
+        Ok(addr) => addr,
+        Err(_) => {
+            problems.push(format!("http address {http_text:?}: expected IP:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one)"));
+            SocketAddr::from(([127, 0, 0, 1], 9464))
+        }
+    };
+    let write_auth = match (file.http.write_token, file.http.write_username, file.http.write_password) {
+        (None, None, None) => WriteAuth::None,
+        (Some(token), None, None) if !token.is_empty() => WriteAuth::Bearer(token),
+        (None, Some(username), Some(password)) if !username.is_empty() && !password.is_empty() => WriteAuth::Basic { username, password },
+        _ => {
+            problems.push("http: set either write_token, or both write_username and write_password (non-empty)".to_string());
+            WriteAuth::None
+        }
+    };
+    if file.ingest.max_series_per_metric == 0 {
+        problems.push("ingest.max_series_per_metric must be at least 1".to_string());
+    }
+    let brokers = args.kafka.clone().unwrap_or(file.kafka.brokers);
+    let kafka = if brokers.trim().is_empty() {
+        None
+    } else {
+        if file.kafka.replication_factor < 1 && file.kafka.replication_factor != -1 {
+            problems.push("kafka.replication_factor must be at least 1 (or -1 for the broker's default)".to_string());
+        }
+        let mut kafka = KafkaConfig::new(brokers.trim());
+        kafka.replication_factor = file.kafka.replication_factor;
+        kafka.properties = file.kafka.properties.into_iter().collect();
+        Some(kafka)
+    };
+    if !problems.is_empty() {
+        bail!("the configuration has {} problem(s):\n  - {}", problems.len(), problems.join("\n  - "));
+    }
+    Ok(Config {
+        data_dir: args.data_dir.clone().unwrap_or(file.log.data_dir),
+        kafka,
+        http_addr,
+        write_auth,
+        topics: TopicLayout { partitions: file.log.partitions, raw_retention, derived_retention },
+        segment_bytes: file.log.segment_bytes,
+        maintenance_interval,
+        ingest: IngestConfig { drop_labels: file.ingest.drop_labels.into_iter().collect::<BTreeSet<_>>(), max_series_per_metric: file.ingest.max_series_per_metric },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> ServerArgs {
+        ServerArgs { data_dir: None, kafka: None, http_addr: None, config: None }
+    }
+
+    fn from(toml_text: &str, env: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let mut table = toml_text.parse::<toml::Table>()?;
+        overlay_env(&mut table, env.iter().map(|(k, v)| (k.to_string(), v.to_string())))?;
+        validate(toml::Value::Table(table).try_into()?, &args())
+    }
+
+    #[test]
+    fn defaults_are_embedded_on_localhost() {
+        let config = from("", &[]).unwrap();
+        assert!(config.kafka.is_none());
+        assert_eq!(config.http_addr.to_string(), "127.0.0.1:9464");
+        assert_eq!(config.topics.raw_retention, Duration::from_secs(2 * 86_400));
+        assert_eq!(config.data_dir, PathBuf::from("./vane-data"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let config = from("[log]\npartitions = 2\n", &[("VANE__LOG__PARTITIONS", "8"), ("VANE__KAFKA__BROKERS", "k:9092"), ("VANE__HTTP__WRITE_TOKEN", "t0ken")]).unwrap();
+        assert_eq!(config.topics.partitions, 8);
+        assert_eq!(config.kafka.unwrap().brokers, "k:9092");
+        assert_eq!(format!("{:?}", config.write_auth), "Bearer(***)");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let error = from("[log]\npartitions = 0\nraw_retention = \"forever\"\n[http]\naddr = \"localhost\"\nwrite_username = \"u\"\n", &[]).unwrap_err().to_string();
+        assert!(error.contains("4 problem(s)"), "{error}");
+        assert!(error.contains("log.partitions") && error.contains("raw_retention") && error.contains("http address") && error.contains("write_password"), "{error}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let error = from("[log]\npartitons = 3\n", &[]).unwrap_err();
+        assert!(format!("{error:#}").contains("unknown field `partitons`"), "{error:#}");
+    }
+}

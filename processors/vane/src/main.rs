@@ -1,0 +1,30 @@
+//! `vane`: parse the command line, load the configuration once, dispatch, exit with a code.
+
+mod cli;
+mod config;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing();
+    let outcome = match cli.command {
+        cli::Command::Up(args) => config::load(&args, None).and_then(|config| up::run(config, up::Roles::All)),
+        cli::Command::Run { role, server } => config::load(&server, Some(role)).and_then(|config| up::run(config, up::Roles::One(role))),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VANE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

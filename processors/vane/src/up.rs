@@ -1,0 +1,137 @@
+//! Starting roles: the log backend, the HTTP server, the stream processors, the embedded log's
+//! maintenance, and a graceful stop on SIGINT/SIGTERM (in-flight batches finish, offsets are
+//! committed, Kafka's producer is flushed).
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+use vane_http::{Health, HttpState};
+use vane_ingest::{IngestProcessor, Normaliser};
+use vane_stream::embedded::{EmbeddedConfig, EmbeddedLog};
+use vane_stream::kafka::KafkaLog;
+use vane_stream::metrics::Metrics;
+use vane_stream::runner::{self, Clock, RunnerConfig, SystemClock};
+use vane_stream::{Log, topics};
+
+use crate::cli::Role;
+use crate::config::Config;
+
+/// Which roles this process runs.
+#[derive(Debug, Clone, Copy)]
+pub enum Roles {
+    All,
+    One(Role),
+}
+
+impl Roles {
+    fn includes(self, role: Role) -> bool {
+        match self {
+            Roles::All => true,
+            Roles::One(one) => one == role,
+        }
+    }
+}
+
+pub fn run(config: Config, roles: Roles) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(serve(config, roles))
+}
+
+async fn open_log(config: &Config) -> anyhow::Result<Log> {
+    let log = match &config.kafka {
+        Some(kafka) => Log::Kafka(KafkaLog::connect(kafka.clone()).with_context(|| format!("cannot create a Kafka client for {}", kafka.brokers))?),
+        None => {
+            let mut embedded = EmbeddedConfig::new(&config.data_dir);
+            embedded.segment_bytes = config.segment_bytes;
+            let log = tokio::task::spawn_blocking(move || EmbeddedLog::open(embedded)).await.context("log recovery panicked")?;
+            Log::Embedded(log.with_context(|| format!("cannot open the embedded log in {}", config.data_dir.display()))?)
+        }
+    };
+    log.ensure_topics(&config.topics.specs()).await.context("cannot create vane's topics (is the broker reachable?)")?;
+    Ok(log)
+}
+
+async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
+    let log = open_log(&config).await?;
+    let metrics = Metrics::new();
+    let health = Health::default();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (stop, stopping) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+
+    let listener = tokio::net::TcpListener::bind(config.http_addr).await.with_context(|| format!("cannot listen on {} (--http-addr)", config.http_addr))?;
+    let http_addr = listener.local_addr().context("no local address")?;
+    let state = Arc::new(HttpState {
+        log: log.clone(),
+        normaliser: Mutex::new(Normaliser::new(config.ingest.clone())?),
+        metrics: metrics.clone(),
+        health: health.clone(),
+        auth: config.write_auth.clone(),
+        clock: Arc::clone(&clock),
+        remote_write: roles.includes(Role::Ingest),
+    });
+    let mut http_stop = stopping.clone();
+    tasks.spawn(async move {
+        let shutdown = async move {
+            let _ = http_stop.wait_for(|stop| *stop).await;
+        };
+        if let Err(error) = axum::serve(listener, vane_http::router(state)).with_graceful_shutdown(shutdown).await {
+            tracing::error!(%error, "http server failed");
+        }
+    });
+    // Scripts and tests read this line to find the port when --http-addr ends in :0.
+    println!("vane: http listening on {http_addr} (log: {})", log.backend());
+
+    if roles.includes(Role::Ingest) {
+        let processor = IngestProcessor::new(Normaliser::new(config.ingest.clone())?);
+        let runner_config = RunnerConfig::new("ingest", "vane-ingest", &[topics::METRICS_INGEST]);
+        let (log, metrics, health, clock, stopping) = (log.clone(), metrics.clone(), health.clone(), Arc::clone(&clock), stopping.clone());
+        tasks.spawn(async move {
+            if let Err(error) = runner::run(log, runner_config, processor, clock.as_ref(), &metrics, stopping).await {
+                tracing::error!(%error, role = "ingest", "role stopped");
+                health.fail("ingest", &error.to_string());
+            }
+        });
+    }
+
+    if let Log::Embedded(embedded) = &log {
+        let (embedded, clock, every, mut stopping) = (embedded.clone(), Arc::clone(&clock), config.maintenance_interval, stopping.clone());
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = stopping.wait_for(|stop| *stop) => return,
+                }
+                let (log, now) = (embedded.clone(), clock.now_ms());
+                match tokio::task::spawn_blocking(move || log.maintain(now)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => tracing::warn!(%error, "log maintenance failed; retrying next interval"),
+                    Err(error) => tracing::warn!(%error, "log maintenance panicked"),
+                }
+            }
+        });
+    }
+
+    wait_for_signal().await;
+    tracing::info!("stopping: finishing in-flight batches");
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+    log.close();
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops vane");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,57 @@
+//! Shared helpers of the binary's end-to-end tests: reading what vane wrote to its log.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use vane_events::{Codec, MetricSampleEvent};
+use vane_stream::embedded::{EmbeddedConfig, EmbeddedLog};
+use vane_stream::{Log, Record};
+
+pub const VANE: &str = env!("CARGO_BIN_EXE_vane");
+
+/// Every record of `topic` in a stopped embedded instance's data dir.
+pub fn embedded_records(data_dir: &Path, topic: &str) -> Vec<Record> {
+    let log = EmbeddedLog::open(EmbeddedConfig::new(data_dir)).expect("open the data dir after vane stopped");
+    let mut all = Vec::new();
+    for partition in 0..log.partition_count(topic).expect("topic exists") {
+        all.extend(log.fetch(topic, partition, 0, usize::MAX).expect("fetch").0);
+    }
+    all
+}
+
+/// Reads `topic` from the start until `done(records)` or the timeout.
+pub async fn read_until(log: &Log, topic: &str, timeout: Duration, done: impl Fn(&[Record]) -> bool) -> Vec<Record> {
+    let mut reader = log.consumer(None, &[topic]).expect("reader");
+    let deadline = Instant::now() + timeout;
+    let mut all = Vec::new();
+    while Instant::now() < deadline && !done(&all) {
+        all.extend(reader.poll(10_000, Duration::from_millis(200)).await.expect("poll"));
+    }
+    all
+}
+
+pub fn decode_samples(records: &[Record]) -> Vec<MetricSampleEvent> {
+    let codec = Codec::<MetricSampleEvent>::new().expect("codec");
+    records.iter().map(|r| codec.decode(&r.value).expect("samples topic holds valid Avro")).collect()
+}
+
+/// Polls `url` on `addr` until the body satisfies `ok`.
+pub fn wait_http(addr: &str, path: &str, timeout: Duration, ok: impl Fn(u16, &str) -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok((status, body)) = vane_testkit::http(addr, "GET", path, &[], b"") {
+            if ok(status, &String::from_utf8_lossy(&body)) {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+/// The value of a metric line `name{labels} value` in /metrics output (0 when absent).
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines().find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0.0)
+}
