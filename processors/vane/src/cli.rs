@@ -22,6 +22,43 @@ pub enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Offline analysis of a `timestamp,value` CSV: aggregates, ADF, HP, ACF/PACF,
+    /// decompositions, forecasts and (with --range) the probability of leaving a range.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// CSV file with a `timestamp,value` header (RFC 3339, `YYYY-MM-DD HH:MM:SS` UTC, or Unix seconds).
+    pub file: PathBuf,
+    /// Seasonal period in points (detected from the data when omitted).
+    #[arg(long)]
+    pub period: Option<usize>,
+    /// Forecast horizon in points.
+    #[arg(long, default_value_t = 10)]
+    pub horizon: usize,
+    /// Hodrick-Prescott lambda.
+    #[arg(long, default_value_t = 1600.0)]
+    pub lambda: f64,
+    /// ADF maximum lag (default 12·(n/100)^¼, as statsmodels).
+    #[arg(long)]
+    pub maxlag: Option<usize>,
+    /// ADF lag selection: aic, bic, t-stat or none.
+    #[arg(long, default_value = "aic")]
+    pub autolag: String,
+    /// ADF deterministic terms: c, ct, ctt or n.
+    #[arg(long, default_value = "c")]
+    pub regression: String,
+    /// Prediction interval coverage, between 0 and 1.
+    #[arg(long, default_value_t = 0.95)]
+    pub level: f64,
+    /// Allowed range MIN:MAX (either side may be empty, e.g. ":100"): adds the probability that
+    /// any of the next H values falls outside.
+    #[arg(long)]
+    pub range: Option<String>,
+    /// Print one JSON object instead of a report for people.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The roles built so far.

@@ -1,5 +1,6 @@
 //! `vane`: parse the command line, load the configuration once, dispatch, exit with a code.
 
+mod analyze;
 mod cli;
 mod config;
 mod up;
@@ -14,6 +15,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         cli::Command::Up(args) => config::load(&args, None).and_then(|config| up::run(config, up::Roles::All)),
         cli::Command::Run { role, server } => config::load(&server, Some(role)).and_then(|config| up::run(config, up::Roles::One(role))),
+        cli::Command::Analyze(args) => analyze::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
