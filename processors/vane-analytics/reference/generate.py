@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 import scipy
 import statsmodels
+from statsmodels.tsa.arima.model import ARIMA
 from statsmodels.tsa.filters.hp_filter import hpfilter
+from statsmodels.tsa.holtwinters import ExponentialSmoothing
 from statsmodels.tsa.seasonal import STL, seasonal_decompose
 from statsmodels.tsa.stattools import acf, adfuller, pacf
 
@@ -120,6 +122,28 @@ def aggregates(ts, x):
     return out
 
 
+def fits(x, period):
+    """In-sample SSE of statsmodels' Holt-Winters (default `fit()`, estimated initial state) and
+    ARIMA fits; vane must be no worse than these by more than 1 %."""
+    out = {}
+    seasonals = [("add", "add"), ("none", None)]
+    if np.all(x > 0):
+        seasonals.insert(1, ("mul", "mul"))
+    for label, seasonal in seasonals:
+        r = ExponentialSmoothing(
+            x,
+            trend="add",
+            damped_trend=True,
+            seasonal=seasonal,
+            seasonal_periods=period if seasonal else None,
+        ).fit()
+        out[f"hw_add_damped_{label}"] = fl(r.sse)
+    r = ARIMA(x, order=(1, 1, 1)).fit()
+    # statsmodels' first residual is the level itself (diffuse start); skip it like vane's CSS.
+    out["arima_111"] = fl(np.sum(r.resid[1:] ** 2))
+    return out
+
+
 def golden_for(name, period):
     ts, x = read(name)
     g = {"file": name, "n": len(x), "period": period, "long": min(LONG, len(x))}
@@ -143,6 +167,7 @@ def golden_for(name, period):
     g["stl"] = {"trend": fls(r.trend), "seasonal": fls(r.seasonal)}
     r = STL(xl, period=period, robust=True).fit()
     g["stl_robust"] = {"trend": fls(r.trend), "seasonal": fls(r.seasonal)}
+    g["sse"] = fits(x, period)
     return g
 
 

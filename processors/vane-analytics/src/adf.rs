@@ -2,14 +2,15 @@
 //!
 //! The regression is `diff(x)_t` on the lagged level, `p` lagged differences and the
 //! deterministic terms. With autolag every candidate lag `0..=maxlag` is fitted on the same
-//! `n - 1 - maxlag` rows (so the criteria are comparable), then the chosen lag is refitted on all
+//! `n - 1 - maxlag` rows (so the criteria are comparable; the candidates are nested, so one QR
+//! factorisation of the largest design gives all of them), then the chosen lag is refitted on all
 //! the rows it allows. The statistic is the t value of the lagged level; the p-value and critical
 //! values come from MacKinnon's tables ([`crate::mackinnon`]).
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AnalyticsError, Result, check_varying};
-use crate::linalg::{Ols, ols};
+use crate::linalg::{NestedFit, nested_ols, ols};
 use crate::mackinnon::{mackinnoncrit, mackinnonp};
 
 /// Deterministic terms of the test regression.
@@ -231,15 +232,13 @@ fn select_lag(
     let rows = dx.len() - maxlag;
     let (y, full) = design(x, dx, maxlag, rows, regression, true);
     let ntrend = regression.ntrend();
-    let mut fits: Vec<Ols> = Vec::with_capacity(maxlag + 1);
-    for lag in 0..=maxlag {
-        let cols = full.get(..ntrend + 1 + lag).unwrap_or(&full);
-        fits.push(ols(cols, &y)?);
-    }
+    // One QR of the largest design serves every nested candidate; fits[lag] uses the
+    // deterministic terms, the level and `lag` lagged differences.
+    let fits = nested_ols(&full, &y, ntrend + 1)?;
     let mut best = 0;
     match method {
         Autolag::Aic | Autolag::Bic => {
-            let ic = |f: &Ols| {
+            let ic = |f: &NestedFit| {
                 if method == Autolag::Aic {
                     f.aic()
                 } else {
@@ -262,7 +261,7 @@ fn select_lag(
             for lag in (0..=maxlag).rev() {
                 best = lag;
                 let Some(f) = fits.get(lag) else { continue };
-                if f.tvalue(f.params.len() - 1).abs() >= STOP {
+                if f.last_t.abs() >= STOP {
                     break;
                 }
             }

@@ -1,4 +1,5 @@
-//! Small dense linear algebra: least squares by Householder QR, and a pivoted dense solve.
+//! Small dense linear algebra: least squares by Householder QR (one factorisation serves every
+//! nested fit of leading columns), a pivoted dense solve and a Cholesky solve.
 //!
 //! The regressions here are tall and thin (thousands of rows, a few dozen columns), so QR on the
 //! design matrix keeps the accuracy that forming X'X would lose. Matrices are column vectors of
@@ -35,8 +36,7 @@ impl Ols {
 
     /// Gaussian log-likelihood at the OLS estimate (statsmodels' `llf`).
     pub fn llf(&self) -> f64 {
-        let n = self.nobs as f64;
-        -n / 2.0 * ((2.0 * std::f64::consts::PI).ln() + (self.ssr / n).ln() + 1.0)
+        llf(self.ssr, self.nobs)
     }
 
     /// Akaike information criterion, `-2 llf + 2 k`.
@@ -50,8 +50,15 @@ impl Ols {
     }
 }
 
-/// Least squares of `y` on the columns `x`. Needs more rows than columns and full column rank.
-pub fn ols(x: &[Vec<f64>], y: &[f64]) -> Result<Ols> {
+/// Householder QR of the columns `x` with the reflectors applied to `y`: the reflector vectors
+/// below the diagonal of each column, R above it, R's diagonal, and `Q'y`.
+struct Qr {
+    a: Vec<Vec<f64>>,
+    rdiag: Vec<f64>,
+    qty: Vec<f64>,
+}
+
+fn householder(x: &[Vec<f64>], y: &[f64]) -> Result<Qr> {
     let n = y.len();
     let k = x.len();
     if k == 0 || n <= k || x.iter().any(|c| c.len() != n) {
@@ -59,7 +66,6 @@ pub fn ols(x: &[Vec<f64>], y: &[f64]) -> Result<Ols> {
             what: "least squares (shape)",
         });
     }
-    // Householder QR in place on a copy of the columns; the reflectors are applied to y too.
     let mut a: Vec<Vec<f64>> = x.to_vec();
     let mut qty = y.to_vec();
     let mut rdiag = vec![0.0; k];
@@ -95,6 +101,74 @@ pub fn ols(x: &[Vec<f64>], y: &[f64]) -> Result<Ols> {
             *c -= f * vi;
         }
     }
+    Ok(Qr { a, rdiag, qty })
+}
+
+/// What a nested fit needs for lag selection: the fit on the first `k` columns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NestedFit {
+    /// Sum of squared residuals.
+    pub ssr: f64,
+    /// Rows.
+    pub nobs: usize,
+    /// Columns used.
+    pub k: usize,
+    /// t statistic of the last of those columns.
+    pub last_t: f64,
+}
+
+fn llf(ssr: f64, nobs: usize) -> f64 {
+    let n = nobs as f64;
+    -n / 2.0 * ((2.0 * std::f64::consts::PI).ln() + (ssr / n).ln() + 1.0)
+}
+
+impl NestedFit {
+    /// Akaike information criterion, as [`Ols::aic`].
+    pub fn aic(&self) -> f64 {
+        -2.0 * llf(self.ssr, self.nobs) + 2.0 * self.k as f64
+    }
+
+    /// Bayesian information criterion, as [`Ols::bic`].
+    pub fn bic(&self) -> f64 {
+        -2.0 * llf(self.ssr, self.nobs) + (self.nobs as f64).ln() * self.k as f64
+    }
+}
+
+/// The least-squares fits of `y` on the first `k` columns of `x`, for every `k` from
+/// `min_k` to `x.len()`, from one QR factorisation: the factorisation of leading columns is the
+/// leading block of the full one, the residual sum of squares is the tail of `Q'y`, and the last
+/// coefficient's t statistic is `(Q'y)_k / sqrt(s^2)` up to the sign of `R_kk`.
+pub fn nested_ols(x: &[Vec<f64>], y: &[f64], min_k: usize) -> Result<Vec<NestedFit>> {
+    let qr = householder(x, y)?;
+    let n = y.len();
+    let kmax = x.len();
+    // tail[k] = sum_{i >= k} qty_i^2.
+    let mut tail = vec![0.0; kmax + 1];
+    tail[kmax] = qr.qty[kmax..].iter().map(|v| v * v).sum();
+    for k in (0..kmax).rev() {
+        tail[k] = tail[k + 1] + qr.qty[k] * qr.qty[k];
+    }
+    let mut out = Vec::with_capacity(kmax + 1 - min_k.min(kmax));
+    for k in min_k.max(1)..=kmax {
+        let ssr = tail[k];
+        let s2 = ssr / (n - k) as f64;
+        let coef = qr.qty[k - 1] / qr.rdiag[k - 1];
+        let se = (s2 / (qr.rdiag[k - 1] * qr.rdiag[k - 1])).sqrt();
+        out.push(NestedFit {
+            ssr,
+            nobs: n,
+            k,
+            last_t: coef / se,
+        });
+    }
+    Ok(out)
+}
+
+/// Least squares of `y` on the columns `x`. Needs more rows than columns and full column rank.
+pub fn ols(x: &[Vec<f64>], y: &[f64]) -> Result<Ols> {
+    let n = y.len();
+    let k = x.len();
+    let Qr { a, rdiag, qty } = householder(x, y)?;
     // R is upper triangular: R[i][j] = a[j][i] for i < j, R[j][j] = rdiag[j].
     let r = |i: usize, j: usize| if i == j { rdiag[j] } else { a[j][i] };
     let mut params = vec![0.0; k];
@@ -183,6 +257,48 @@ pub fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Result<Vec<f64>> {
     Ok(x)
 }
 
+/// Solves the symmetric positive definite system `a x = b` (row-major `a`, `n x n`) by Cholesky
+/// factorisation; `None` when `a` is not numerically positive definite.
+pub fn cholesky_solve(mut a: Vec<f64>, n: usize, b: &[f64]) -> Option<Vec<f64>> {
+    if a.len() != n * n || b.len() != n {
+        return None;
+    }
+    // Lower factor in place, row by row.
+    for i in 0..n {
+        for j in 0..=i {
+            let mut s = a[i * n + j];
+            let (ri, rj) = (&a[i * n..i * n + j], &a[j * n..j * n + j]);
+            for (x, y) in ri.iter().zip(rj) {
+                s -= x * y;
+            }
+            if i == j {
+                if s.is_nan() || s <= 0.0 || s.is_infinite() {
+                    return None;
+                }
+                a[i * n + i] = s.sqrt();
+            } else {
+                a[i * n + j] = s / a[j * n + j];
+            }
+        }
+    }
+    let mut x = b.to_vec();
+    for i in 0..n {
+        let mut s = x[i];
+        for j in 0..i {
+            s -= a[i * n + j] * x[j];
+        }
+        x[i] = s / a[i * n + i];
+    }
+    for i in (0..n).rev() {
+        let mut s = x[i];
+        for j in i + 1..n {
+            s -= a[j * n + i] * x[j];
+        }
+        x[i] = s / a[i * n + i];
+    }
+    Some(x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,10 +318,40 @@ mod tests {
     }
 
     #[test]
+    fn nested_fits_match_separate_fits() {
+        let n = 40;
+        let cols: Vec<Vec<f64>> = (0..4)
+            .map(|j| {
+                (0..n)
+                    .map(|t| ((t * (j + 3) * 7919) % 23) as f64 + j as f64)
+                    .collect()
+            })
+            .collect();
+        let y: Vec<f64> = (0..n).map(|t| ((t * 31) % 17) as f64).collect();
+        let nested = nested_ols(&cols, &y, 1).unwrap();
+        for f in &nested {
+            let full = ols(&cols[..f.k], &y).unwrap();
+            assert!((f.ssr - full.ssr).abs() < 1e-9 * full.ssr);
+            assert!((f.last_t - full.tvalue(f.k - 1)).abs() < 1e-9 * full.tvalue(f.k - 1).abs());
+            assert!((f.aic() - full.aic()).abs() < 1e-9);
+        }
+    }
+
+    #[test]
     fn collinear_columns_are_singular() {
         let x0 = vec![1.0, 2.0, 3.0, 4.0];
         let x1 = vec![2.0, 4.0, 6.0, 8.0];
         assert!(ols(&[x0, x1], &[1.0, 2.0, 3.0, 5.0]).is_err());
+    }
+
+    #[test]
+    fn cholesky_solves_and_rejects_indefinite() {
+        let x = cholesky_solve(vec![4.0, 2.0, 2.0, 3.0], 2, &[2.0, 5.0]).unwrap();
+        assert!(
+            (x[0] + 0.5).abs() < 1e-12 && (x[1] - 2.0).abs() < 1e-12,
+            "{x:?}"
+        );
+        assert!(cholesky_solve(vec![1.0, 2.0, 2.0, 1.0], 2, &[1.0, 1.0]).is_none());
     }
 
     #[test]

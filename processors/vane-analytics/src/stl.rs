@@ -5,7 +5,9 @@
 //! above `1.5 p / (1 - 1.5 / seasonal)`, low-pass the next odd integer above `p`, local linear
 //! fits, jumps of 1, not robust (5 inner passes, no outer pass); robust fitting uses 2 inner and
 //! 15 outer passes with bisquare weights. Indices in the loess helpers are 1-based like the
-//! original so the arithmetic (window bounds, distances) matches it exactly.
+//! original so the arithmetic (window bounds, distances) matches it exactly. Without robustness
+//! weights the loess weights of every centred window are the same, so they are computed once per
+//! smoother and reused (agreeing with recomputation to rounding).
 
 #![allow(clippy::indexing_slicing)]
 // buffers are sized n + 2 period up front; bounds follow STL
@@ -413,13 +415,29 @@ fn ess(
     } else if newnj == 1 {
         let nsh = (len + 2) / 2;
         nright = len;
+        // Without robustness weights, every point whose window is centred on it gets the same
+        // weights (they depend only on distances): compute them once and reuse them.
+        let half = (len - 1) / 2;
+        let mut kernel: Vec<f64> = Vec::new();
         for i in 0..n {
             if i + 1 > nsh && nright != n {
                 nleft += 1;
                 nright += 1;
             }
-            ys[i] =
-                est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw).unwrap_or(y[i]);
+            let centred = !userw && len % 2 == 1 && i + 1 == nleft + half && nright == i + 1 + half;
+            if centred && !kernel.is_empty() {
+                let mut v = 0.0;
+                for (k, yj) in kernel.iter().zip(&y[nleft - 1..nright]) {
+                    v += k * yj;
+                }
+                ys[i] = v;
+                continue;
+            }
+            let v = est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw);
+            ys[i] = v.unwrap_or(y[i]);
+            if centred && v.is_some() {
+                kernel.extend_from_slice(&res[nleft - 1..nright]);
+            }
         }
     } else {
         let nsh = len.div_ceil(2);

@@ -13,7 +13,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AnalyticsError, Result, check_varying};
-use crate::optim::{from_box, nelder_mead, to_box};
+
+mod linear;
+mod nonlinear;
+mod predict;
 
 /// Form of the trend or seasonal component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,42 +183,7 @@ fn run(spec: &HwSpec, p: &HwParams, y: &[f64], keep: bool) -> Run {
     }
 }
 
-fn initial_state(spec: &HwSpec, y: &[f64]) -> (f64, f64, Vec<f64>) {
-    let m = spec.m();
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    if spec.seasonal == Component::None {
-        let l0 = y[0];
-        let b0 = match spec.trend {
-            Component::None => 0.0,
-            Component::Additive => y[1] - y[0],
-            Component::Multiplicative => y[1] / y[0],
-        };
-        return (l0, b0, vec![0.0]);
-    }
-    let cycles = (y.len() / m).clamp(2, 4);
-    let first = mean(&y[..m]);
-    let second = mean(&y[m..2 * m]);
-    let b0 = match spec.trend {
-        Component::None => 0.0,
-        Component::Additive => (second - first) / m as f64,
-        Component::Multiplicative => (second / first).powf(1.0 / m as f64),
-    };
-    let mut s0 = vec![0.0; m];
-    for (j, sj) in s0.iter_mut().enumerate() {
-        let mut acc = 0.0;
-        for c in 0..cycles {
-            let t = c * m + j;
-            let base = mean(&y[c * m..(c + 1) * m]);
-            acc += match spec.seasonal {
-                Component::Multiplicative => y[t] / base,
-                _ => y[t] - base,
-            };
-        }
-        *sj = acc / cycles as f64;
-    }
-    (first, b0, s0)
-}
-
+/// Bounds of the damping factor.
 const PHI_LO: f64 = 0.8;
 const PHI_HI: f64 = 0.995;
 
@@ -242,98 +210,16 @@ pub fn fit(y: &[f64], spec: HwSpec) -> Result<HoltWinters> {
             }
         }
     }
-    let (l0, b0, s0) = initial_state(&spec, y);
-    let has_trend = spec.trend != Component::None;
-    let has_season = spec.seasonal != Component::None;
-    let damped = spec.damped && has_trend;
-    let scale = y.iter().map(|v| v.abs()).sum::<f64>() / y.len() as f64 + 1e-12;
-    let b_scale = if spec.trend == Component::Multiplicative {
-        1.0
+    let params = if spec.is_linear() {
+        linear::fit_linear(y, &spec)
     } else {
-        scale
+        nonlinear::fit_nonlinear(y, &spec)
     };
-    // Coordinates: alpha, [beta], [gamma], [phi], l0/scale, [b0/b_scale].
-    let unpack = |u: &[f64]| -> HwParams {
-        let mut it = u.iter().copied();
-        let mut next = || it.next().unwrap_or(0.0);
-        let alpha = to_box(next(), 0.0, 1.0);
-        let beta = if has_trend {
-            to_box(next(), 0.0, 1.0)
-        } else {
-            0.0
-        };
-        let gamma = if has_season {
-            to_box(next(), 0.0, 1.0)
-        } else {
-            0.0
-        };
-        let phi = if damped {
-            to_box(next(), PHI_LO, PHI_HI)
-        } else {
-            1.0
-        };
-        let l = next() * scale;
-        let b = if has_trend { next() * b_scale } else { 0.0 };
-        HwParams {
-            alpha,
-            beta,
-            gamma,
-            phi,
-            l0: l,
-            b0: b,
-            s0: s0.clone(),
-        }
-    };
-    let pack = |a: f64, bt: f64, g: f64, ph: f64| -> Vec<f64> {
-        let mut u = vec![from_box(a, 0.0, 1.0)];
-        if has_trend {
-            u.push(from_box(bt, 0.0, 1.0));
-        }
-        if has_season {
-            u.push(from_box(g, 0.0, 1.0));
-        }
-        if damped {
-            u.push(from_box(ph, PHI_LO, PHI_HI));
-        }
-        u.push(l0 / scale);
-        if has_trend {
-            u.push(b0 / b_scale);
-        }
-        u
-    };
-    let objective = |u: &[f64]| {
-        let p = unpack(u);
-        let r = run(&spec, &p, y, false);
-        if r.sse.is_finite() {
-            r.sse
-        } else {
-            f64::INFINITY
-        }
-    };
-    // Two starts (a smooth and a reactive model), each restarted once.
-    let starts = [(0.5, 0.05, 0.1, 0.98), (0.9, 0.01, 0.01, 0.9)];
-    let mut best: Option<(Vec<f64>, f64)> = None;
-    for (a, bt, g, ph) in starts {
-        let u0 = pack(a, bt, g, ph);
-        let step = vec![1.0; u0.len()];
-        let first = nelder_mead(objective, &u0, &step, 500, 1e-9);
-        // Restart from the result to escape early simplex collapse.
-        let second = nelder_mead(objective, &first.x, &vec![0.3; u0.len()], 300, 1e-10);
-        let cand = if second.value <= first.value {
-            second
-        } else {
-            first
-        };
-        if best.as_ref().is_none_or(|(_, v)| cand.value < *v) {
-            best = Some((cand.x, cand.value));
-        }
-    }
-    let Some((u, _)) = best else {
+    let Some(params) = params else {
         return Err(AnalyticsError::Singular {
             what: "holt-winters fit",
         });
     };
-    let params = unpack(&u);
     let r = run(&spec, &params, y, true);
     if !r.sse.is_finite() {
         return Err(AnalyticsError::Singular {
@@ -377,110 +263,6 @@ impl HoltWinters {
     pub fn aic(&self) -> f64 {
         let n = self.nobs as f64;
         n * (self.sse / n).ln() + 2.0 * (self.n_params() as f64 + 1.0)
-    }
-
-    /// Point forecasts of `h` steps from the state before observation `origin` (so `origin = n`
-    /// forecasts beyond the sample). `origin` must be at most `n`.
-    pub fn forecast_from(&self, origin: usize, h: usize) -> Vec<f64> {
-        let o = origin.min(self.nobs);
-        let l = self.levels[o];
-        let b = self.trends[o];
-        let m = self.spec.m();
-        let phi = self.params.phi;
-        let mut out = Vec::with_capacity(h);
-        let mut damp_sum = 0.0;
-        let mut pow = 1.0;
-        for k in 1..=h {
-            pow *= phi;
-            damp_sum += pow;
-            let tr = match self.spec.trend {
-                Component::None => l,
-                Component::Additive => l + damp_sum * b,
-                Component::Multiplicative => l * b.powf(damp_sum),
-            };
-            // Season index for step k from origin o: the slot written most recently for that phase.
-            let idx = o + (k - 1) % m;
-            let sv = self.seasons.get(idx).copied().unwrap_or(0.0);
-            out.push(match self.spec.seasonal {
-                Component::None => tr,
-                Component::Additive => tr + sv,
-                Component::Multiplicative => tr * sv,
-            });
-        }
-        out
-    }
-
-    /// Impulse response of the forecast path to a unit one-step error (exact for linear models).
-    pub fn psi(&self, h: usize) -> Vec<f64> {
-        let p = &self.params;
-        let m = self.spec.m();
-        let has_season = self.spec.seasonal != Component::None;
-        let mut out = Vec::with_capacity(h);
-        let mut dl = p.alpha;
-        let mut db = if self.spec.trend == Component::None {
-            0.0
-        } else {
-            p.alpha * p.beta
-        };
-        let phi = p.phi;
-        for j in 0..h {
-            if j == 0 {
-                out.push(1.0);
-                continue;
-            }
-            let ds = if has_season && j % m == 0 {
-                p.gamma
-            } else {
-                0.0
-            };
-            out.push(dl + phi * db + ds);
-            dl += phi * db;
-            db *= phi;
-        }
-        out
-    }
-
-    /// Simulates one future path of length `h` with the given standard-normal draws, feeding each
-    /// simulated value back through the recursions.
-    pub fn simulate(&self, h: usize, sigma: f64, draws: &mut impl FnMut() -> f64) -> Vec<f64> {
-        let spec = &self.spec;
-        let p = &self.params;
-        let m = spec.m();
-        let n = self.nobs;
-        let mut l = self.levels[n];
-        let mut b = self.trends[n];
-        let mut season: Vec<f64> = (0..m)
-            .map(|j| self.seasons.get(n + j).copied().unwrap_or(0.0))
-            .collect();
-        let mut out = Vec::with_capacity(h);
-        for k in 0..h {
-            let slot = k % m;
-            let s = season[slot];
-            let tc = trend_comb(spec, l, b, p.phi);
-            let fc = match spec.seasonal {
-                Component::None => tc,
-                Component::Additive => tc + s,
-                Component::Multiplicative => tc * s,
-            };
-            let yv = fc + sigma * draws();
-            out.push(yv);
-            let (deseason, seas_obs) = match spec.seasonal {
-                Component::None => (yv, 0.0),
-                Component::Additive => (yv - s, yv - tc),
-                Component::Multiplicative => (yv / s, yv / tc),
-            };
-            let ln = p.alpha * deseason + (1.0 - p.alpha) * tc;
-            b = match spec.trend {
-                Component::None => 0.0,
-                Component::Additive => p.beta * (ln - l) + (1.0 - p.beta) * p.phi * b,
-                Component::Multiplicative => p.beta * (ln / l) + (1.0 - p.beta) * b.powf(p.phi),
-            };
-            l = ln;
-            if spec.seasonal != Component::None {
-                season[slot] = p.gamma * seas_obs + (1.0 - p.gamma) * s;
-            }
-        }
-        out
     }
 }
 

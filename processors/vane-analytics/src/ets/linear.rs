@@ -1,0 +1,383 @@
+//! Linear (additive or absent trend and season) Holt-Winters: a fast SSE kernel and the
+//! least-squares initial state.
+//!
+//! For additive models the one-step errors are affine in the initial state `x0 = (l0, b0, s0)`:
+//! `e(x0) = e(0) + H x0`, where column `i` of `H` is the error path of the homogeneous recursion
+//! (all observations zero) started from the unit vector `i`. The state that minimises the SSE for
+//! given smoothing parameters is then a least-squares solution. The columns of the seasonal slots
+//! are shifts of one impulse response (slot `j` is untouched until time `j`, when the system is
+//! in the state slot 0 starts from), so the normal equations cost `O(n m + m^3)`, not
+//! `O(n m^2)`. A trend-free model is the additive one with `b0 = beta = 0` and `phi = 1`; a
+//! season-free one has one seasonal slot fixed at zero and `gamma = 0`.
+
+#![allow(clippy::indexing_slicing)] // every buffer is sized from y.len() and m on entry
+
+use super::{Component, HwParams, HwSpec, PHI_HI, PHI_LO};
+use crate::linalg::cholesky_solve;
+use crate::optim::{from_box, nelder_mead, to_box};
+
+/// Smoothing parameters of a linear model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Smoothing {
+    pub alpha: f64,
+    pub beta: f64,
+    pub gamma: f64,
+    pub phi: f64,
+}
+
+/// Initial state of a linear model; `s0` is empty without a season.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct State0 {
+    pub l0: f64,
+    pub b0: f64,
+    pub s0: Vec<f64>,
+}
+
+/// One pass of the additive recursions; writes the one-step errors into `err` when given and
+/// returns their sum of squares. `y = None` runs the homogeneous system (all observations zero)
+/// over `n` steps.
+fn pass(
+    y: Option<&[f64]>,
+    n: usize,
+    k: Smoothing,
+    l0: f64,
+    b0: f64,
+    ring: &mut [f64],
+    mut err: Option<&mut [f64]>,
+) -> f64 {
+    let Smoothing {
+        alpha,
+        beta,
+        gamma,
+        phi,
+    } = k;
+    let m = ring.len();
+    let (mut l, mut b) = (l0, b0);
+    let mut j = 0;
+    let mut sse = 0.0;
+    for i in 0..n {
+        let yi = match y {
+            Some(y) => y[i],
+            None => 0.0,
+        };
+        let s = if m > 0 { ring[j] } else { 0.0 };
+        let tc = l + phi * b;
+        let e = yi - tc - s;
+        sse += e * e;
+        if let Some(out) = err.as_deref_mut() {
+            out[i] = e;
+        }
+        let ln = alpha * (yi - s) + (1.0 - alpha) * tc;
+        b = beta * (ln - l) + (1.0 - beta) * phi * b;
+        l = ln;
+        if m > 0 {
+            ring[j] = gamma * (yi - tc) + (1.0 - gamma) * s;
+            j += 1;
+            if j == m {
+                j = 0;
+            }
+        }
+    }
+    sse
+}
+
+/// In-sample SSE of a linear model from a given initial state.
+pub(super) fn sse(y: &[f64], k: Smoothing, x0: &State0, ring: &mut Vec<f64>) -> f64 {
+    ring.clear();
+    ring.extend_from_slice(&x0.s0);
+    pass(Some(y), y.len(), k, x0.l0, x0.b0, ring, None)
+}
+
+fn dot_shifted(a: &[f64], b: &[f64], shift: usize) -> f64 {
+    // sum_t a[t] b[t - shift] for t >= shift.
+    let mut s = 0.0;
+    for (x, z) in a.iter().skip(shift).zip(b) {
+        s += x * z;
+    }
+    s
+}
+
+/// The initial state minimising the SSE for smoothing `k`, with that SSE. `trend` says whether
+/// `b0` is free, `m` is the number of seasonal slots (0 without a season). `None` when the
+/// normal equations cannot be solved.
+pub(super) fn best_state(y: &[f64], k: Smoothing, trend: bool, m: usize) -> Option<(State0, f64)> {
+    let n = y.len();
+    let mut ring = vec![0.0; m];
+    let mut e0 = vec![0.0; n];
+    pass(Some(y), n, k, 0.0, 0.0, &mut ring, Some(&mut e0));
+    let mut hl = vec![0.0; n];
+    ring.iter_mut().for_each(|v| *v = 0.0);
+    pass(None, n, k, 1.0, 0.0, &mut ring, Some(&mut hl));
+    let mut hb = Vec::new();
+    if trend {
+        hb = vec![0.0; n];
+        ring.iter_mut().for_each(|v| *v = 0.0);
+        pass(None, n, k, 0.0, 1.0, &mut ring, Some(&mut hb));
+    }
+    let mut hs = Vec::new();
+    if m > 0 {
+        hs = vec![0.0; n];
+        ring.iter_mut().for_each(|v| *v = 0.0);
+        ring[0] = 1.0;
+        pass(None, n, k, 0.0, 0.0, &mut ring, Some(&mut hs));
+    }
+    // Columns in order: level, [trend], seasonal slots 0..m.
+    let mut dense: Vec<&[f64]> = vec![&hl];
+    if trend {
+        dense.push(&hb);
+    }
+    let nd = dense.len();
+    let dim = nd + m;
+    let mut a = vec![0.0; dim * dim];
+    let mut c = vec![0.0; dim];
+    for (i, u) in dense.iter().enumerate() {
+        c[i] = dot_shifted(u, &e0, 0);
+        for (j, v) in dense.iter().enumerate().skip(i) {
+            a[i * dim + j] = dot_shifted(u, v, 0);
+        }
+        for j in 0..m {
+            a[i * dim + nd + j] = dot_shifted(u, &hs, j);
+        }
+    }
+    if m > 0 {
+        for j in 0..m {
+            c[nd + j] = dot_shifted(&e0, &hs, j);
+        }
+        // Slots j <= k = j + d: sum_{u=0}^{n-1-k} hs[u + d] hs[u]; the full lagged product minus
+        // the terms past the end of the sample, accumulated as k grows.
+        for d in 0..m {
+            let full = dot_shifted(&hs, &hs, d);
+            let mut tail = 0.0;
+            for kk in d..m {
+                if kk > d {
+                    tail += hs[n - kk + d] * hs[n - kk];
+                }
+                a[(nd + kk - d) * dim + nd + kk] = full - tail;
+            }
+        }
+    }
+    for i in 0..dim {
+        for j in 0..i {
+            a[i * dim + j] = a[j * dim + i];
+        }
+    }
+    // A relative ridge picks one solution when the level and the seasonal mean are confounded
+    // (tiny smoothing parameters) without moving a well-determined one.
+    let mut x = None;
+    for ridge in [1e-10, 1e-7, 1e-4] {
+        let mut ar = a.clone();
+        for i in 0..dim {
+            ar[i * dim + i] *= 1.0 + ridge;
+            ar[i * dim + i] += 1e-300;
+        }
+        if let Some(sol) = cholesky_solve(ar, dim, &c) {
+            x = Some(sol);
+            break;
+        }
+    }
+    let x = x?;
+    let state = State0 {
+        l0: -x[0],
+        b0: if trend { -x[1] } else { 0.0 },
+        s0: x[nd..].iter().map(|v| -v).collect(),
+    };
+    let mut ring = Vec::with_capacity(m);
+    let value = sse(y, k, &state, &mut ring);
+    value.is_finite().then_some((state, value))
+}
+
+/// Maps optimiser coordinates (logits of alpha, [beta], [gamma], [phi]) to smoothing
+/// parameters and back.
+#[derive(Debug, Clone, Copy)]
+struct Coords {
+    trend: bool,
+    season: bool,
+    damped: bool,
+}
+
+impl Coords {
+    fn smoothing(&self, u: &[f64]) -> Smoothing {
+        let mut it = u.iter().copied();
+        let mut next = || it.next().unwrap_or(0.0);
+        let alpha = to_box(next(), 0.0, 1.0);
+        let beta = if self.trend {
+            to_box(next(), 0.0, 1.0)
+        } else {
+            0.0
+        };
+        let gamma = if self.season {
+            to_box(next(), 0.0, 1.0)
+        } else {
+            0.0
+        };
+        let phi = if self.damped {
+            to_box(next(), PHI_LO, PHI_HI)
+        } else {
+            1.0
+        };
+        Smoothing {
+            alpha,
+            beta,
+            gamma,
+            phi,
+        }
+    }
+
+    fn coords(&self, k: Smoothing) -> Vec<f64> {
+        let mut u = vec![from_box(k.alpha, 0.0, 1.0)];
+        if self.trend {
+            u.push(from_box(k.beta, 0.0, 1.0));
+        }
+        if self.season {
+            u.push(from_box(k.gamma, 0.0, 1.0));
+        }
+        if self.damped {
+            u.push(from_box(k.phi, PHI_LO, PHI_HI));
+        }
+        u
+    }
+}
+
+/// Starting smoothing parameters: a nearly fixed model, a smooth one and a reactive one.
+pub(super) const STARTS: [Smoothing; 3] = [
+    Smoothing {
+        alpha: 0.02,
+        beta: 0.001,
+        gamma: 0.001,
+        phi: 0.9,
+    },
+    Smoothing {
+        alpha: 0.3,
+        beta: 0.02,
+        gamma: 0.05,
+        phi: 0.95,
+    },
+    Smoothing {
+        alpha: 0.9,
+        beta: 0.01,
+        gamma: 0.01,
+        phi: 0.9,
+    },
+];
+
+/// Seasonal periods up to this size profile the initial state out of every objective
+/// evaluation; longer ones alternate between the smoothing parameters and the state.
+const PROFILE_MAX_PERIOD: usize = 24;
+
+/// Fits a linear model: smoothing parameters by Nelder-Mead, initial state by least squares.
+pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
+    let trend = spec.trend != Component::None;
+    let season = spec.seasonal != Component::None;
+    let m = if season { spec.period.max(1) } else { 0 };
+    let cs = Coords {
+        trend,
+        season,
+        damped: spec.damped && trend,
+    };
+    let mut best: Option<(Smoothing, State0, f64)> = None;
+    let mut keep = |k: Smoothing, x0: State0, v: f64| {
+        if v.is_finite() && best.as_ref().is_none_or(|b| v < b.2) {
+            best = Some((k, x0, v));
+        }
+    };
+    if m <= PROFILE_MAX_PERIOD {
+        // The concentrated SSE is cheap: optimise it directly.
+        let objective =
+            |u: &[f64]| best_state(y, cs.smoothing(u), trend, m).map_or(f64::INFINITY, |(_, v)| v);
+        for k in STARTS {
+            let u0 = cs.coords(k);
+            let first = nelder_mead(objective, &u0, &vec![1.0; u0.len()], 300, 1e-10);
+            let second = nelder_mead(objective, &first.x, &vec![0.3; u0.len()], 200, 1e-11);
+            let u = if second.value <= first.value {
+                second.x
+            } else {
+                first.x
+            };
+            let k = cs.smoothing(&u);
+            if let Some((x0, v)) = best_state(y, k, trend, m) {
+                keep(k, x0, v);
+            }
+        }
+    } else {
+        // Long seasons: pick the best start by its concentrated SSE, then alternate a
+        // Nelder-Mead step over the smoothing parameters (state fixed) with a least-squares
+        // state (smoothing fixed). Each half-step can only lower the SSE.
+        let mut start: Option<(Smoothing, State0, f64)> = None;
+        for k in STARTS {
+            if let Some((x0, v)) = best_state(y, k, trend, m)
+                && start.as_ref().is_none_or(|s| v < s.2)
+            {
+                start = Some((k, x0, v));
+            }
+        }
+        let (mut k, mut x0, mut v) = start?;
+        let mut ring = Vec::with_capacity(m);
+        for round in 0..6 {
+            let objective = |u: &[f64]| sse(y, cs.smoothing(u), &x0, &mut ring);
+            let u0 = cs.coords(k);
+            let step = if round == 0 { 1.0 } else { 0.3 };
+            let nm = nelder_mead(objective, &u0, &vec![step; u0.len()], 250, 1e-10);
+            if nm.value >= v {
+                break;
+            }
+            k = cs.smoothing(&nm.x);
+            let Some((x1, v1)) = best_state(y, k, trend, m) else {
+                break;
+            };
+            let improved = v - v1.min(nm.value);
+            if v1 < nm.value {
+                x0 = x1;
+                v = v1;
+            } else {
+                v = nm.value;
+            }
+            if improved <= 1e-7 * v {
+                break;
+            }
+        }
+        keep(k, x0, v);
+    }
+    let (k, x0, _) = best?;
+    Some(HwParams {
+        alpha: k.alpha,
+        beta: k.beta,
+        gamma: k.gamma,
+        phi: k.phi,
+        l0: x0.l0,
+        b0: x0.b0,
+        s0: if season { x0.s0 } else { vec![0.0] },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn least_squares_state_beats_perturbed_states() {
+        let y: Vec<f64> = (0..200)
+            .map(|t| {
+                10.0 + 0.05 * t as f64 + [2.0, -1.0, 0.5, -1.5][t % 4] + ((t * 31) % 7) as f64 / 7.0
+            })
+            .collect();
+        let k = Smoothing {
+            alpha: 0.3,
+            beta: 0.05,
+            gamma: 0.1,
+            phi: 0.95,
+        };
+        let (x0, best) = best_state(&y, k, true, 4).unwrap();
+        let mut ring = Vec::new();
+        for i in 0..6 {
+            let mut p = x0.clone();
+            match i {
+                0 => p.l0 += 1e-3,
+                1 => p.b0 -= 1e-3,
+                _ => p.s0[i - 2] += 1e-3,
+            }
+            assert!(sse(&y, k, &p, &mut ring) > best, "perturbation {i}");
+        }
+        let (_, no_season) = best_state(&y, k, true, 0).unwrap();
+        assert!(no_season > best);
+    }
+}
