@@ -1,0 +1,29 @@
+//! vane's read-model store: one interface, [`Store`], over two backends.
+//!
+//! - [`sqlite::SqliteStore`]: the embedded backend, one SQLite file in the data dir (WAL mode,
+//!   numbered migrations);
+//! - [`scylla::ScyllaStore`]: the cluster backend, ScyllaDB tables shaped partition key +
+//!   clustering key, prepared statements, its CQL in one file.
+//!
+//! Read models: the series catalog ([`SeriesRow`]) and windowed aggregates ([`AggregateRow`]).
+//! Upserts are idempotent and order-safe, so that a projector may replay or redeliver any batch
+//! in any order and still leave every row as the newest event made it (see `docs/store.md`).
+//! Lists are keyset-paginated with opaque tokens. Projectors and the gRPC API never learn which
+//! backend they run on. I/O: a file (embedded) or the network (ScyllaDB).
+
+pub mod error;
+pub mod model;
+pub mod scylla;
+pub mod sqlite;
+mod store;
+
+pub use error::StoreError;
+pub use model::{AggregateQuery, AggregateRow, MAX_PAGE_LIMIT, Page, Paged, SeriesQuery, SeriesRow};
+pub use store::Store;
+
+/// What a retention pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub series: u64,
+    pub aggregates: u64,
+}
