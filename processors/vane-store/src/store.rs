@@ -104,3 +104,39 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync + 'static>() {}
+    fn send<T: Send>(_: T) {}
+
+    /// The gRPC API spawns handlers on tokio: the store and its futures must cross threads.
+    #[test]
+    fn store_and_its_futures_are_send() {
+        send_sync::<Store>();
+        send_sync::<StoreError>();
+        let dir = std::env::temp_dir();
+        let Ok(store) = Store::open_embedded(dir.join(format!("vane-store-send-{}", std::process::id()))) else {
+            return;
+        };
+        let (query, page) = (SeriesQuery::default(), Page::first(1));
+        send(store.list_series(&query, &page));
+        send(store.list_aggregates(
+            &AggregateQuery {
+                metric: "m".into(),
+                window: None,
+            },
+            &page,
+        ));
+        send(store.upsert_series(&[]));
+        send(store.upsert_aggregates(&[]));
+        send(store.migrate());
+        send(store.wipe());
+        send(store.delete_older_than(0));
+        if let Store::Embedded(embedded) = &store {
+            let _ = std::fs::remove_dir_all(embedded.path().parent().unwrap_or(&dir));
+        }
+    }
+}
