@@ -22,18 +22,10 @@ fn bench(c: &mut Criterion) {
     let x = series.values().to_vec();
     let mut g = c.benchmark_group("nab_4032");
     g.sample_size(10);
-    g.bench_function("parse_csv", |b| {
-        b.iter(|| parse_csv(black_box(text)).unwrap())
-    });
-    g.bench_function("aggregates", |b| {
-        b.iter(|| aggregates(black_box(&series), &Window::defaults()))
-    });
-    g.bench_function("adf", |b| {
-        b.iter(|| adfuller(black_box(&x), &AdfOptions::default()).unwrap())
-    });
-    g.bench_function("hp", |b| {
-        b.iter(|| hpfilter(black_box(&x), 1600.0).unwrap())
-    });
+    g.bench_function("parse_csv", |b| b.iter(|| parse_csv(black_box(text)).unwrap()));
+    g.bench_function("aggregates", |b| b.iter(|| aggregates(black_box(&series), &Window::defaults())));
+    g.bench_function("adf", |b| b.iter(|| adfuller(black_box(&x), &AdfOptions::default()).unwrap()));
+    g.bench_function("hp", |b| b.iter(|| hpfilter(black_box(&x), 1600.0).unwrap()));
     g.bench_function("acf_pacf", |b| {
         b.iter(|| {
             let r = acf(black_box(&x), None).unwrap();
@@ -44,9 +36,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("decompose", |b| {
         b.iter(|| seasonal_decompose(black_box(&x), 288, DecompositionModel::Additive).unwrap())
     });
-    g.bench_function("stl", |b| {
-        b.iter(|| stl(black_box(&x), &StlOptions::new(288)).unwrap())
-    });
+    g.bench_function("stl", |b| b.iter(|| stl(black_box(&x), &StlOptions::new(288)).unwrap()));
     let spec = HwSpec {
         trend: Component::Additive,
         damped: true,
@@ -80,9 +70,7 @@ fn bench(c: &mut Criterion) {
         }),
         ..AnalyzeOptions::default()
     };
-    g.bench_function("analyze_whole", |b| {
-        b.iter(|| analyze(black_box(&series), &opts, &mut || 0.0))
-    });
+    g.bench_function("analyze_whole", |b| b.iter(|| analyze(black_box(&series), &opts, &mut || 0.0)));
     g.finish();
 }
 

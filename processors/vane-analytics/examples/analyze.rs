@@ -22,25 +22,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let v = it.next().ok_or("--range needs MIN:MAX")?;
                 let (lo, hi) = v.split_once(':').ok_or("--range needs MIN:MAX")?;
                 let p = |s: &str| {
-                    if s.is_empty() {
-                        Ok(None)
-                    } else {
-                        s.parse::<f64>().map(Some)
-                    }
+                    if s.is_empty() { Ok(None) } else { s.parse::<f64>().map(Some) }
                 };
-                opts.range = Some(Range {
-                    min: p(lo)?,
-                    max: p(hi)?,
-                });
+                opts.range = Some(Range { min: p(lo)?, max: p(hi)? });
             }
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
     let series = parse_csv(&std::fs::read_to_string(path)?)?;
     let start = Instant::now();
-    let report = analyze(&series, &opts, &mut || {
-        start.elapsed().as_secs_f64() * 1000.0
-    });
+    let report = analyze(&series, &opts, &mut || start.elapsed().as_secs_f64() * 1000.0);
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

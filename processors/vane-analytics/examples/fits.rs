@@ -11,9 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let path = args.first().ok_or("usage: fits FILE.csv [PERIOD]")?;
     let period: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(288);
-    let x = parse_csv(&std::fs::read_to_string(path)?)?
-        .values()
-        .to_vec();
+    let x = parse_csv(&std::fs::read_to_string(path)?)?.values().to_vec();
     let specs = [
         HwSpec {
             trend: Component::Additive,
@@ -37,12 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for spec in specs {
         let t = Instant::now();
         match ets::fit(&x, spec) {
-            Ok(m) => println!(
-                "{:60} {:9.2} ms  sse {:.6e}",
-                spec.name(),
-                t.elapsed().as_secs_f64() * 1e3,
-                m.sse
-            ),
+            Ok(m) => println!("{:60} {:9.2} ms  sse {:.6e}", spec.name(), t.elapsed().as_secs_f64() * 1e3, m.sse),
             Err(e) => println!("{:60} error: {e}", spec.name()),
         }
     }

@@ -100,13 +100,7 @@ pub fn pacf(x: &[f64], nlags: Option<usize>) -> Result<Vec<f64>> {
     let r: Vec<f64> = p
         .iter()
         .enumerate()
-        .map(|(k, s)| {
-            if k == 0 {
-                s / n as f64
-            } else {
-                s / (n - k) as f64
-            }
-        })
+        .map(|(k, s)| if k == 0 { s / n as f64 } else { s / (n - k) as f64 })
         .collect();
     Ok(levinson_pacf(&r))
 }
@@ -153,9 +147,7 @@ mod tests {
         let mut x = vec![0.0; 2000];
         let mut s: u64 = 7;
         for t in 1..x.len() {
-            s = s
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
+            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let e = ((s >> 11) as f64 / (1u64 << 53) as f64) - 0.5;
             x[t] = 0.6 * x[t - 1] + e;
         }
@@ -173,13 +165,7 @@ mod tests {
     #[test]
     fn too_many_lags_is_an_error() {
         let x = [1.0, 2.0, 3.0, 1.0];
-        assert!(matches!(
-            acf(&x, Some(4)),
-            Err(AnalyticsError::TooShort { .. })
-        ));
-        assert!(matches!(
-            pacf(&x, Some(3)),
-            Err(AnalyticsError::TooShort { .. })
-        ));
+        assert!(matches!(acf(&x, Some(4)), Err(AnalyticsError::TooShort { .. })));
+        assert!(matches!(pacf(&x, Some(3)), Err(AnalyticsError::TooShort { .. })));
     }
 }

@@ -130,14 +130,7 @@ pub struct AdfResult {
 /// Design for `lags` lagged differences: the regressand and the columns
 /// `[trend terms if prepend] level, diff lags 1..=lags [trend terms if !prepend]`, using the
 /// last `rows` observations.
-fn design(
-    x: &[f64],
-    dx: &[f64],
-    lags: usize,
-    rows: usize,
-    regression: Regression,
-    prepend: bool,
-) -> (Vec<f64>, Vec<Vec<f64>>) {
+fn design(x: &[f64], dx: &[f64], lags: usize, rows: usize, regression: Regression, prepend: bool) -> (Vec<f64>, Vec<Vec<f64>>) {
     // Row r corresponds to difference index t = dx.len() - rows + r.
     let start = dx.len() - rows;
     let y: Vec<f64> = dx.iter().skip(start).copied().collect();
@@ -222,13 +215,7 @@ pub fn adfuller(x: &[f64], options: &AdfOptions) -> Result<AdfResult> {
     })
 }
 
-fn select_lag(
-    x: &[f64],
-    dx: &[f64],
-    maxlag: usize,
-    regression: Regression,
-    method: Autolag,
-) -> Result<usize> {
+fn select_lag(x: &[f64], dx: &[f64], maxlag: usize, regression: Regression, method: Autolag) -> Result<usize> {
     let rows = dx.len() - maxlag;
     let (y, full) = design(x, dx, maxlag, rows, regression, true);
     let ntrend = regression.ntrend();
@@ -239,11 +226,7 @@ fn select_lag(
     match method {
         Autolag::Aic | Autolag::Bic => {
             let ic = |f: &NestedFit| {
-                if method == Autolag::Aic {
-                    f.aic()
-                } else {
-                    f.bic()
-                }
+                if method == Autolag::Aic { f.aic() } else { f.bic() }
             };
             let mut best_ic = f64::INFINITY;
             for (lag, f) in fits.iter().enumerate() {
@@ -276,10 +259,7 @@ mod tests {
 
     #[test]
     fn constant_and_short_series_are_rejected() {
-        assert_eq!(
-            adfuller(&[1.0; 50], &AdfOptions::default()),
-            Err(AnalyticsError::Constant)
-        );
+        assert_eq!(adfuller(&[1.0; 50], &AdfOptions::default()), Err(AnalyticsError::Constant));
         assert!(matches!(
             adfuller(&[1.0, 2.0, 1.5], &AdfOptions::default()),
             Err(AnalyticsError::TooShort { .. })
@@ -295,9 +275,7 @@ mod tests {
 
     #[test]
     fn white_noise_like_series_is_stationary() {
-        let x: Vec<f64> = (0..200)
-            .map(|i| ((i * 37 + 11) % 101) as f64 / 10.0)
-            .collect();
+        let x: Vec<f64> = (0..200).map(|i| ((i * 37 + 11) % 101) as f64 / 10.0).collect();
         let r = adfuller(&x, &AdfOptions::default()).unwrap();
         assert!(r.stationary, "{r:?}");
     }

@@ -105,11 +105,7 @@ mod tests {
 
     #[test]
     fn window_is_open_on_the_left_and_closed_on_the_right() {
-        let s = Series::new(
-            vec![0, 1800, 3600, 5400, 7200],
-            vec![1.0, 2.0, 3.0, 4.0, 5.0],
-        )
-        .unwrap();
+        let s = Series::new(vec![0, 1800, 3600, 5400, 7200], vec![1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
         let w = window_stats(&s, 3600).unwrap();
         // (3600, 7200] holds 5400 and 7200.
         assert_eq!(w.count, 2);

@@ -4,12 +4,14 @@
 //! `w_t - mu = sum phi_i (w_{t-i} - mu) + e_t + sum theta_j e_{t-j}` (a mean only when `d = 0`, as
 //! statsmodels' `ARIMA` default trend). Residuals start at `t = p` with earlier errors zero;
 //! parameters minimise their sum of squares by Nelder-Mead, restricted to stationary AR and
-//! invertible MA polynomials (checked by the step-down recursion). Forecast variance uses the psi
+//! invertible MA polynomials (checked by the step-down recursion), from Hannan-Rissanen starting
+//! values (one long autoregression per search gives the innovations for every order). Forecast variance uses the psi
 //! weights of the integrated model.
 
 #![allow(clippy::indexing_slicing)] // lags never exceed the differenced length, checked on entry
 
 use crate::error::{AnalyticsError, Result, check_varying};
+use crate::linalg::ols;
 use crate::optim::nelder_mead;
 
 /// Orders of an ARIMA model.
@@ -51,9 +53,7 @@ pub fn is_stationary(a: &[f64]) -> bool {
         }
         let m = cur.len() - 1;
         let denom = 1.0 - k * k;
-        let next: Vec<f64> = (0..m)
-            .map(|i| (cur[i] + k * cur[m - 1 - i]) / denom)
-            .collect();
+        let next: Vec<f64> = (0..m).map(|i| (cur[i] + k * cur[m - 1 - i]) / denom).collect();
         cur = next;
     }
     true
@@ -87,8 +87,83 @@ fn residuals(w: &[f64], mean: f64, ar: &[f64], ma: &[f64]) -> (Vec<f64>, f64) {
     (e, sse)
 }
 
+/// Sum of squares of [`residuals`] without storing them.
+fn css(w: &[f64], mean: f64, ar: &[f64], ma: &[f64]) -> f64 {
+    let p = ar.len();
+    let q = ma.len();
+    // recent[j] holds e_{t-1-j}; zero before the first residual.
+    let mut recent = vec![0.0; q];
+    let mut sse = 0.0;
+    for t in p..w.len() {
+        let mut v = w[t] - mean;
+        for (i, a) in ar.iter().enumerate() {
+            v -= a * (w[t - 1 - i] - mean);
+        }
+        for (b, e) in ma.iter().zip(&recent) {
+            v -= b * e;
+        }
+        if q > 0 {
+            recent.rotate_right(1);
+            recent[0] = v;
+        }
+        sse += v * v;
+    }
+    sse
+}
+
+/// Residuals of a long autoregression of the demeaned `w` (zero for the first `k` points),
+/// the innovations estimate of the Hannan-Rissanen starting values.
+fn long_ar_residuals(w: &[f64], mean: f64) -> Option<(Vec<f64>, usize)> {
+    let k = (w.len() / 20).clamp(2, 20);
+    if w.len() < 4 * k + 10 {
+        return None;
+    }
+    let rows = w.len() - k;
+    let y: Vec<f64> = w[k..].iter().map(|v| v - mean).collect();
+    let cols: Vec<Vec<f64>> = (1..=k)
+        .map(|lag| w[k - lag..w.len() - lag].iter().map(|v| v - mean).collect())
+        .collect();
+    let fit = ols(&cols, &y).ok()?;
+    let mut e = vec![0.0; w.len()];
+    for r in 0..rows {
+        let mut v = y[r];
+        for (c, a) in cols.iter().zip(&fit.params) {
+            v -= a * c[r];
+        }
+        e[k + r] = v;
+    }
+    Some((e, k))
+}
+
+/// Hannan-Rissanen starting values: `w_t` regressed on its own lags and lagged innovations
+/// estimated by a long autoregression; `None` when the estimate is not stationary and
+/// invertible or cannot be computed.
+fn hannan_rissanen(w: &[f64], mean: f64, long: &(Vec<f64>, usize), p: usize, q: usize) -> Option<Vec<f64>> {
+    let (e, k) = long;
+    let first = (k + q).max(p);
+    if p + q == 0 || w.len() < first + 4 * (p + q) + 10 {
+        return None;
+    }
+    let y: Vec<f64> = w[first..].iter().map(|v| v - mean).collect();
+    let mut cols: Vec<Vec<f64>> = Vec::with_capacity(p + q);
+    for lag in 1..=p {
+        cols.push(w[first - lag..w.len() - lag].iter().map(|v| v - mean).collect());
+    }
+    for lag in 1..=q {
+        cols.push(e[first - lag..w.len() - lag].to_vec());
+    }
+    let params = ols(&cols, &y).ok()?.params;
+    let neg_ma: Vec<f64> = params[p..].iter().map(|v| -v).collect();
+    (is_stationary(&params[..p]) && is_stationary(&neg_ma)).then_some(params)
+}
+
 /// Fits ARIMA with the given orders.
 pub fn fit(y: &[f64], order: Order) -> Result<Arima> {
+    fit_with(y, order, None)
+}
+
+/// [`fit`], reusing the long-autoregression residuals of the differenced series when given.
+fn fit_with(y: &[f64], order: Order, long: Option<&(Vec<f64>, usize)>) -> Result<Arima> {
     check_varying(y)?;
     let needed = order.d + order.p + order.q + 8;
     if y.len() < needed {
@@ -106,11 +181,7 @@ pub fn fit(y: &[f64], order: Order) -> Result<Arima> {
         .max(1e-12);
     let (p, q) = (order.p, order.q);
     let unpack = |u: &[f64]| -> (f64, Vec<f64>, Vec<f64>) {
-        let mean = if with_mean {
-            w_mean + u[p + q] * scale
-        } else {
-            0.0
-        };
+        let mean = if with_mean { w_mean + u[p + q] * scale } else { 0.0 };
         (mean, u[..p].to_vec(), u[p..p + q].to_vec())
     };
     let objective = |u: &[f64]| {
@@ -119,15 +190,35 @@ pub fn fit(y: &[f64], order: Order) -> Result<Arima> {
         if !is_stationary(&ar) || !is_stationary(&neg_ma) {
             return f64::INFINITY;
         }
-        residuals(&w, mean, &ar, &ma).1
+        css(&w, mean, &ar, &ma)
     };
     let dim = p + q + usize::from(with_mean);
     let mut start = vec![0.0; dim];
-    if p > 0 {
-        start[0] = 0.1;
-    }
-    let mut best = nelder_mead(objective, &start, &vec![0.2; dim], 400 * (dim + 1), 1e-12);
-    let again = nelder_mead(objective, &best.x, &vec![0.05; dim], 200 * (dim + 1), 1e-13);
+    let own;
+    let long = match long {
+        Some(l) => Some(l),
+        None if p + q > 0 => {
+            own = long_ar_residuals(&w, if with_mean { w_mean } else { 0.0 });
+            own.as_ref()
+        }
+        None => None,
+    };
+    let hr = long.and_then(|l| hannan_rissanen(&w, if with_mean { w_mean } else { 0.0 }, l, p, q));
+    let step = match hr {
+        Some(hr) => {
+            start[..p + q].copy_from_slice(&hr);
+            0.05
+        }
+        None => {
+            if p > 0 {
+                start[0] = 0.1;
+            }
+            0.2
+        }
+    };
+    let mut best = nelder_mead(objective, &start, &vec![step; dim], 150 * (dim + 1), 1e-10);
+    // A short restart guards against a collapsed simplex.
+    let again = nelder_mead(objective, &best.x, &vec![0.02; dim], 30 * (dim + 1), 1e-11);
     if again.value < best.value {
         best = again;
     }
@@ -231,11 +322,7 @@ impl Arima {
         let a: Vec<f64> = poly.iter().skip(1).map(|c| -c).collect();
         let mut psi = vec![0.0; h];
         for j in 0..h {
-            let mut v = if j == 0 {
-                1.0
-            } else {
-                self.ma.get(j - 1).copied().unwrap_or(0.0)
-            };
+            let mut v = if j == 0 { 1.0 } else { self.ma.get(j - 1).copied().unwrap_or(0.0) };
             for (i, ai) in a.iter().enumerate() {
                 if j > i {
                     v += ai * psi[j - 1 - i];
@@ -251,9 +338,16 @@ impl Arima {
 pub fn search(y: &[f64], d: usize, max_pq: usize) -> Result<Arima> {
     let mut best: Option<Arima> = None;
     let mut last_err = None;
+    let w = difference(y, d);
+    let mean = if d == 0 {
+        w.iter().sum::<f64>() / w.len().max(1) as f64
+    } else {
+        0.0
+    };
+    let long = long_ar_residuals(&w, mean);
     for p in 0..=max_pq {
         for q in 0..=max_pq {
-            match fit(y, Order { p, d, q }) {
+            match fit_with(y, Order { p, d, q }, long.as_ref()) {
                 Ok(m) => {
                     if best.as_ref().is_none_or(|b| m.aic() < b.aic()) {
                         best = Some(m);
@@ -263,11 +357,7 @@ pub fn search(y: &[f64], d: usize, max_pq: usize) -> Result<Arima> {
             }
         }
     }
-    best.ok_or_else(|| {
-        last_err.unwrap_or(AnalyticsError::Singular {
-            what: "arima search",
-        })
-    })
+    best.ok_or_else(|| last_err.unwrap_or(AnalyticsError::Singular { what: "arima search" }))
 }
 
 #[cfg(test)]

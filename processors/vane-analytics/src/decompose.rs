@@ -42,11 +42,7 @@ pub struct Decomposition {
 }
 
 /// Classical decomposition of `x` with the given period (at least 2, and two full cycles).
-pub fn seasonal_decompose(
-    x: &[f64],
-    period: usize,
-    model: DecompositionModel,
-) -> Result<Decomposition> {
+pub fn seasonal_decompose(x: &[f64], period: usize, model: DecompositionModel) -> Result<Decomposition> {
     check_finite(x)?;
     let n = x.len();
     if period < 2 {
@@ -113,14 +109,8 @@ pub fn seasonal_decompose(
     }
     let seasonal: Vec<f64> = (0..n).map(|t| figure[t % period]).collect();
     let resid: Vec<f64> = match model {
-        DecompositionModel::Additive => detrended
-            .iter()
-            .zip(&seasonal)
-            .map(|(d, s)| d - s)
-            .collect(),
-        DecompositionModel::Multiplicative => {
-            (0..n).map(|t| x[t] / seasonal[t] / trend[t]).collect()
-        }
+        DecompositionModel::Additive => detrended.iter().zip(&seasonal).map(|(d, s)| d - s).collect(),
+        DecompositionModel::Multiplicative => (0..n).map(|t| x[t] / seasonal[t] / trend[t]).collect(),
     };
     let opt = |v: Vec<f64>| v.into_iter().map(|x| x.is_finite().then_some(x)).collect();
     Ok(Decomposition {
@@ -139,9 +129,7 @@ mod tests {
     #[test]
     fn pure_season_plus_line_is_recovered() {
         let season = [1.0, -2.0, 0.5, 0.5];
-        let x: Vec<f64> = (0..40)
-            .map(|t| 10.0 + 0.1 * t as f64 + season[t % 4])
-            .collect();
+        let x: Vec<f64> = (0..40).map(|t| 10.0 + 0.1 * t as f64 + season[t % 4]).collect();
         let d = seasonal_decompose(&x, 4, DecompositionModel::Additive).unwrap();
         assert_eq!(d.trend[0], None);
         assert_eq!(d.trend[1], None);

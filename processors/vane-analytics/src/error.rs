@@ -51,9 +51,7 @@ pub enum AnalyticsError {
         values: usize,
     },
     /// A value is zero or negative where a multiplicative model needs positive data.
-    #[error(
-        "value at index {index} is not positive ({value}), a multiplicative model needs positive data"
-    )]
+    #[error("value at index {index} is not positive ({value}), a multiplicative model needs positive data")]
     NonPositive {
         /// Zero-based position of the value.
         index: usize,

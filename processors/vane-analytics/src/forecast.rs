@@ -71,10 +71,7 @@ impl ForecastModel {
                 sigma,
             }
         } else {
-            Paths::Simulated {
-                model: Box::new(m),
-                sigma,
-            }
+            Paths::Simulated { model: Box::new(m), sigma }
         };
         Self {
             name,
@@ -161,8 +158,7 @@ impl ForecastModel {
                 let mut lo = Vec::with_capacity(self.horizon());
                 let mut hi = Vec::with_capacity(self.horizon());
                 for k in 0..self.horizon() {
-                    let mut col: Vec<f64> =
-                        paths.iter().filter_map(|p| p.get(k).copied()).collect();
+                    let mut col: Vec<f64> = paths.iter().filter_map(|p| p.get(k).copied()).collect();
                     col.sort_by(f64::total_cmp);
                     lo.push(quantile(&col, a));
                     hi.push(quantile(&col, 1.0 - a));
@@ -222,11 +218,7 @@ pub struct Candidates {
     pub failed: Vec<(String, AnalyticsError)>,
 }
 
-fn backtest_mae(
-    y: &[f64],
-    h: usize,
-    forecast_from: impl Fn(usize, usize) -> Vec<f64>,
-) -> Option<f64> {
+fn backtest_mae(y: &[f64], h: usize, forecast_from: impl Fn(usize, usize) -> Vec<f64>) -> Option<f64> {
     let n = y.len();
     let mut total = 0.0;
     let mut count = 0usize;
@@ -312,11 +304,7 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
             served = i;
         }
     }
-    Ok(Candidates {
-        models,
-        served,
-        failed,
-    })
+    Ok(Candidates { models, served, failed })
 }
 
 #[cfg(test)]
@@ -325,9 +313,7 @@ mod tests {
 
     #[test]
     fn linear_intervals_widen_and_contain_the_mean() {
-        let y: Vec<f64> = (0..300)
-            .map(|t| 10.0 + ((t * 7919) % 17) as f64 / 4.0)
-            .collect();
+        let y: Vec<f64> = (0..300).map(|t| 10.0 + ((t * 7919) % 17) as f64 / 4.0).collect();
         let c = fit_candidates(
             &y,
             &ForecastOptions {

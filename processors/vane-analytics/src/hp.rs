@@ -73,9 +73,7 @@ pub fn hpfilter(x: &[f64], lambda: f64) -> Result<HpResult> {
         }
         let s = d[i] - l1[i] * l1[i] - l2[i] * l2[i];
         if s <= 0.0 {
-            return Err(AnalyticsError::Singular {
-                what: "hodrick-prescott",
-            });
+            return Err(AnalyticsError::Singular { what: "hodrick-prescott" });
         }
         l0[i] = s.sqrt();
     }
@@ -103,11 +101,7 @@ pub fn hpfilter(x: &[f64], lambda: f64) -> Result<HpResult> {
         trend[i] = s / l0[i];
     }
     let cycle = x.iter().zip(&trend).map(|(a, b)| a - b).collect();
-    Ok(HpResult {
-        lambda,
-        trend,
-        cycle,
-    })
+    Ok(HpResult { lambda, trend, cycle })
 }
 
 #[cfg(test)]
@@ -137,9 +131,7 @@ mod tests {
         let t = hpfilter(&x, lambda).unwrap().trend;
         // (I + lambda K'K) t - x = 0, with K'K t computed from second differences.
         let n = x.len();
-        let d2: Vec<f64> = (0..n - 2)
-            .map(|r| t[r] - 2.0 * t[r + 1] + t[r + 2])
-            .collect();
+        let d2: Vec<f64> = (0..n - 2).map(|r| t[r] - 2.0 * t[r + 1] + t[r + 2]).collect();
         for i in 0..n {
             let mut ktk = 0.0;
             for (a, c) in [1.0, -2.0, 1.0].iter().enumerate() {

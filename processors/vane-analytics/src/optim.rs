@@ -19,13 +19,7 @@ pub struct Minimum {
 
 /// Minimises `f` from `start` with initial steps `step` (one per coordinate), stopping after
 /// `max_evals` evaluations or when the simplex values agree to `tol` (relative).
-pub fn nelder_mead(
-    mut f: impl FnMut(&[f64]) -> f64,
-    start: &[f64],
-    step: &[f64],
-    max_evals: usize,
-    tol: f64,
-) -> Minimum {
+pub fn nelder_mead(mut f: impl FnMut(&[f64]) -> f64, start: &[f64], step: &[f64], max_evals: usize, tol: f64) -> Minimum {
     let dim = start.len();
     let mut evals = 0usize;
     let mut eval = |x: &[f64], evals: &mut usize| {
@@ -64,13 +58,7 @@ pub fn nelder_mead(
                 *c += v / dim as f64;
             }
         }
-        let along = |t: f64| -> Vec<f64> {
-            centroid
-                .iter()
-                .zip(&pts[dim])
-                .map(|(c, w)| c + t * (w - c))
-                .collect()
-        };
+        let along = |t: f64| -> Vec<f64> { centroid.iter().zip(&pts[dim]).map(|(c, w)| c + t * (w - c)).collect() };
         let xr = along(-1.0);
         let fr = eval(&xr, &mut evals);
         if fr < vals[0] {
@@ -106,11 +94,7 @@ pub fn nelder_mead(
         }
         let b = pts[0].clone();
         for i in 1..=dim {
-            pts[i] = b
-                .iter()
-                .zip(&pts[i])
-                .map(|(a, p)| a + 0.5 * (p - a))
-                .collect();
+            pts[i] = b.iter().zip(&pts[i]).map(|(a, p)| a + 0.5 * (p - a)).collect();
             vals[i] = eval(&pts[i], &mut evals);
         }
     }
@@ -146,10 +130,7 @@ mod tests {
     fn finds_rosenbrock_minimum() {
         let f = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
         let m = nelder_mead(f, &[-1.2, 1.0], &[0.5, 0.5], 5000, 1e-14);
-        assert!(
-            (m.x[0] - 1.0).abs() < 1e-4 && (m.x[1] - 1.0).abs() < 1e-4,
-            "{m:?}"
-        );
+        assert!((m.x[0] - 1.0).abs() < 1e-4 && (m.x[1] - 1.0).abs() < 1e-4, "{m:?}");
     }
 
     #[test]

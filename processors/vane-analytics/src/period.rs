@@ -30,11 +30,7 @@ pub fn detect_period(x: &[f64]) -> Option<usize> {
         sxx += dt * dt;
     }
     let slope = sxy / sxx;
-    let d: Vec<f64> = x
-        .iter()
-        .enumerate()
-        .map(|(t, v)| v - ym - slope * (t as f64 - tm))
-        .collect();
+    let d: Vec<f64> = x.iter().enumerate().map(|(t, v)| v - ym - slope * (t as f64 - tm)).collect();
     let c0: f64 = d.iter().map(|v| v * v).sum();
     if c0 <= 0.0 {
         return None;

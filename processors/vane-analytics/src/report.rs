@@ -146,11 +146,7 @@ pub struct Report {
 
 /// Runs the whole analysis. `stopwatch` returns a monotonic time in milliseconds; pass
 /// `&mut || 0.0` when timings do not matter.
-pub fn analyze(
-    series: &Series,
-    options: &AnalyzeOptions,
-    stopwatch: &mut dyn FnMut() -> f64,
-) -> Report {
+pub fn analyze(series: &Series, options: &AnalyzeOptions, stopwatch: &mut dyn FnMut() -> f64) -> Report {
     let x = series.values();
     let mut missing = OrderedMap::default();
     let mut note = |section: &str, why: String| missing.0.push((section.to_string(), why));
@@ -165,16 +161,12 @@ pub fn analyze(
         regression: options.regression,
         autolag: options.autolag,
     };
-    let adf = adfuller(x, &adf_opts)
-        .map_err(|e| note("adf", e.to_string()))
-        .ok();
+    let adf = adfuller(x, &adf_opts).map_err(|e| note("adf", e.to_string())).ok();
     let now = stopwatch();
     t.adf = now - lap;
     lap = now;
 
-    let hp = hpfilter(x, options.lambda)
-        .map_err(|e| note("hp", e.to_string()))
-        .ok();
+    let hp = hpfilter(x, options.lambda).map_err(|e| note("hp", e.to_string())).ok();
     let now = stopwatch();
     t.hp = now - lap;
     lap = now;
@@ -190,9 +182,7 @@ pub fn analyze(
     lap = now;
 
     let interval = median_interval(series.timestamps());
-    let period = options
-        .period
-        .or_else(|| detect_period_with_interval(x, interval));
+    let period = options.period.or_else(|| detect_period_with_interval(x, interval));
     let decomposition = match period {
         Some(p) => seasonal_decompose(x, p, DecompositionModel::Additive)
             .map_err(|e| note("decomposition", e.to_string()))
@@ -207,9 +197,7 @@ pub fn analyze(
     lap = now;
 
     let stl_r = match period {
-        Some(p) => stl(x, &StlOptions::new(p))
-            .map_err(|e| note("stl", e.to_string()))
-            .ok(),
+        Some(p) => stl(x, &StlOptions::new(p)).map_err(|e| note("stl", e.to_string())).ok(),
         None => {
             note("stl", "no seasonal period found".to_string());
             None
@@ -238,16 +226,9 @@ pub fn analyze(
             forecast = forecasts.get(c.served).cloned();
             match (options.range, c.models.get(c.served)) {
                 (Some(r), Some(m)) => {
-                    violation = violation_probability(
-                        m,
-                        r.min,
-                        r.max,
-                        horizon,
-                        options.paths,
-                        options.seed,
-                    )
-                    .map_err(|e| note("violation", e.to_string()))
-                    .ok();
+                    violation = violation_probability(m, r.min, r.max, horizon, options.paths, options.seed)
+                        .map_err(|e| note("violation", e.to_string()))
+                        .ok();
                 }
                 (None, _) => note("violation", "no range given".to_string()),
                 (Some(_), None) => note("violation", "no forecast model".to_string()),
@@ -308,21 +289,11 @@ pub fn render_text(r: &Report) -> String {
         }
     }
     if let Some(a) = &r.adf {
-        let verdict = if a.stationary {
-            "stationary"
-        } else {
-            "not stationary"
-        };
+        let verdict = if a.stationary { "stationary" } else { "not stationary" };
         let _ = writeln!(
             s,
             "\nadf: statistic {:.4}  p-value {:.4}  lags {}  nobs {}  critical 1% {:.3} 5% {:.3} 10% {:.3}  => {verdict} at 5%",
-            a.statistic,
-            a.pvalue,
-            a.usedlag,
-            a.nobs,
-            a.critical.one,
-            a.critical.five,
-            a.critical.ten
+            a.statistic, a.pvalue, a.usedlag, a.nobs, a.critical.one, a.critical.five, a.critical.ten
         );
     }
     if let Some(h) = &r.hp {
@@ -336,26 +307,11 @@ pub fn render_text(r: &Report) -> String {
         );
     }
     if let Some(a) = &r.acf {
-        let shown: Vec<String> = a
-            .iter()
-            .skip(1)
-            .take(5)
-            .map(|v| format!("{v:.3}"))
-            .collect();
-        let _ = writeln!(
-            s,
-            "acf lags 1-5: {}  ({} lags)",
-            shown.join(" "),
-            a.len().saturating_sub(1)
-        );
+        let shown: Vec<String> = a.iter().skip(1).take(5).map(|v| format!("{v:.3}")).collect();
+        let _ = writeln!(s, "acf lags 1-5: {}  ({} lags)", shown.join(" "), a.len().saturating_sub(1));
     }
     if let Some(p) = &r.pacf {
-        let shown: Vec<String> = p
-            .iter()
-            .skip(1)
-            .take(5)
-            .map(|v| format!("{v:.3}"))
-            .collect();
+        let shown: Vec<String> = p.iter().skip(1).take(5).map(|v| format!("{v:.3}")).collect();
         let _ = writeln!(s, "pacf lags 1-5: {}", shown.join(" "));
     }
     if let Some(d) = &r.decomposition {
@@ -365,13 +321,7 @@ pub fn render_text(r: &Report) -> String {
         let _ = writeln!(s, "stl: period {}", st.period);
     }
     if let Some(f) = &r.forecast {
-        let _ = writeln!(
-            s,
-            "\nforecast ({}, {} steps, {:.0}% interval)",
-            f.model,
-            f.horizon,
-            f.level * 100.0
-        );
+        let _ = writeln!(s, "\nforecast ({}, {} steps, {:.0}% interval)", f.model, f.horizon, f.level * 100.0);
         for k in 0..f.mean.len() {
             let (m, lo, hi) = (f.mean.get(k), f.lower.get(k), f.upper.get(k));
             let _ = writeln!(
@@ -475,10 +425,7 @@ mod tests {
         let r = analyze(&s, &AnalyzeOptions::default(), &mut || 0.0);
         assert!(r.adf.is_none() && r.acf.is_none() && r.forecast.is_none());
         let keys: Vec<&str> = r.missing.0.iter().map(|(k, _)| k.as_str()).collect();
-        assert!(
-            keys.contains(&"adf") && keys.contains(&"forecast"),
-            "{keys:?}"
-        );
+        assert!(keys.contains(&"adf") && keys.contains(&"forecast"), "{keys:?}");
         assert!(r.hp.is_some());
     }
 }

@@ -115,9 +115,7 @@ pub fn parse_csv(text: &str) -> Result<Series> {
 
 fn unquote(field: &str) -> &str {
     let f = field.trim();
-    f.strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(f)
+    f.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(f)
 }
 
 /// Parses one timestamp to Unix seconds (fractions truncated toward negative infinity).
@@ -235,14 +233,8 @@ mod tests {
         assert_eq!(parse_timestamp("1970-01-01 00:00:00"), Some(0));
         assert_eq!(parse_timestamp("2014-02-14 14:30:00"), Some(1_392_388_200));
         assert_eq!(parse_timestamp("2014-02-14T14:30:00Z"), Some(1_392_388_200));
-        assert_eq!(
-            parse_timestamp("2014-02-14T15:30:00+01:00"),
-            Some(1_392_388_200)
-        );
-        assert_eq!(
-            parse_timestamp("2014-02-14T14:30:00.250Z"),
-            Some(1_392_388_200)
-        );
+        assert_eq!(parse_timestamp("2014-02-14T15:30:00+01:00"), Some(1_392_388_200));
+        assert_eq!(parse_timestamp("2014-02-14T14:30:00.250Z"), Some(1_392_388_200));
         assert_eq!(parse_timestamp("1392388200"), Some(1_392_388_200));
         assert_eq!(parse_timestamp("1392388200.7"), Some(1_392_388_200));
         assert_eq!(parse_timestamp("2000-02-30 00:00:00"), None);
@@ -269,10 +261,7 @@ mod tests {
         let err = parse_csv("timestamp,value\n10,abc\n").err();
         assert!(matches!(err, Some(AnalyticsError::Csv { line: 2, .. })));
         let err = parse_csv("timestamp,value\n10,1\n11,NaN\n").err();
-        assert!(matches!(
-            err,
-            Some(AnalyticsError::NonFinite { index: 1, .. })
-        ));
+        assert!(matches!(err, Some(AnalyticsError::NonFinite { index: 1, .. })));
         assert_eq!(parse_csv("timestamp,value\n"), Err(AnalyticsError::Empty));
         assert_eq!(
             parse_csv(""),
@@ -291,10 +280,7 @@ mod tests {
             given: 5,
         };
         let msg = e.to_string();
-        assert_eq!(
-            msg,
-            "series too short for adf with maxlag 12: needs at least 30 values, has 5"
-        );
+        assert_eq!(msg, "series too short for adf with maxlag 12: needs at least 30 values, has 5");
         assert!(!msg.ends_with('.'));
     }
 }

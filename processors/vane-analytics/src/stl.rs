@@ -17,6 +17,7 @@
 use serde::Serialize;
 
 use crate::error::{AnalyticsError, Result, check_finite};
+use crate::linalg::dot;
 
 /// Parameters of [`stl`]; [`StlOptions::new`] gives statsmodels' defaults for a period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,40 +74,24 @@ pub struct StlResult {
 /// STL decomposition of `x`.
 pub fn stl(x: &[f64], o: &StlOptions) -> Result<StlResult> {
     check_finite(x)?;
-    let bad =
-        |name: &'static str, reason: String| Err(AnalyticsError::InvalidArgument { name, reason });
+    let bad = |name: &'static str, reason: String| Err(AnalyticsError::InvalidArgument { name, reason });
     if o.period < 2 {
         return bad("period", format!("must be at least 2, got {}", o.period));
     }
     if o.seasonal < 3 || o.seasonal.is_multiple_of(2) {
-        return bad(
-            "seasonal",
-            format!("must be odd and at least 3, got {}", o.seasonal),
-        );
+        return bad("seasonal", format!("must be odd and at least 3, got {}", o.seasonal));
     }
     if o.trend < 3 || o.trend.is_multiple_of(2) || o.trend <= o.period {
-        return bad(
-            "trend",
-            format!(
-                "must be odd, at least 3 and above the period, got {}",
-                o.trend
-            ),
-        );
+        return bad("trend", format!("must be odd, at least 3 and above the period, got {}", o.trend));
     }
     if o.low_pass < 3 || o.low_pass.is_multiple_of(2) || o.low_pass <= o.period {
         return bad(
             "low_pass",
-            format!(
-                "must be odd, at least 3 and above the period, got {}",
-                o.low_pass
-            ),
+            format!("must be odd, at least 3 and above the period, got {}", o.low_pass),
         );
     }
     if o.degrees.iter().any(|&d| d > 1) || o.jumps.contains(&0) {
-        return bad(
-            "degrees",
-            "degrees must be 0 or 1 and jumps positive".to_string(),
-        );
+        return bad("degrees", "degrees must be 0 or 1 and jumps positive".to_string());
     }
     let n = x.len();
     if n < 2 * o.period {
@@ -158,13 +143,7 @@ impl<'a> State<'a> {
             season: vec![0.0; n],
             rw: vec![1.0; n],
             use_rw: false,
-            w: [
-                vec![0.0; m],
-                vec![0.0; m],
-                vec![0.0; m],
-                vec![0.0; m],
-                vec![0.0; m],
-            ],
+            w: [vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; m]],
         }
     }
 
@@ -178,17 +157,7 @@ impl<'a> State<'a> {
             self.seasonal_smooth();
             self.low_pass_filter();
             let [w0, w1, w2, w3, w4] = &mut self.w;
-            ess(
-                w2,
-                n,
-                self.o.low_pass,
-                self.o.degrees[2],
-                self.o.jumps[2],
-                false,
-                w3,
-                w0,
-                w4,
-            );
+            ess(w2, n, self.o.low_pass, self.o.degrees[2], self.o.jumps[2], false, w3, w0, w4);
             for i in 0..n {
                 self.season[i] = w1[np + i] - w0[i];
                 w0[i] = self.y[i] - self.season[i];
@@ -225,33 +194,11 @@ impl<'a> State<'a> {
                     w4[i] = self.rw[i * np + j];
                 }
             }
-            ess(
-                w2,
-                k,
-                ns,
-                deg,
-                self.o.jumps[0],
-                self.use_rw,
-                w4,
-                &mut w3[1..],
-                scratch,
-            );
+            ess(w2, k, ns, deg, self.o.jumps[0], self.use_rw, w4, &mut w3[1..], scratch);
             let nright = ns.min(k);
             w3[0] = est(w2, k, ns, deg, 0, 1, nright, scratch, self.use_rw, w4).unwrap_or(w3[1]);
             let nleft = if k + 1 > ns { k - ns + 1 } else { 1 };
-            w3[k + 1] = est(
-                w2,
-                k,
-                ns,
-                deg,
-                k as i64 + 1,
-                nleft,
-                k,
-                scratch,
-                self.use_rw,
-                w4,
-            )
-            .unwrap_or(w3[k]);
+            w3[k + 1] = est(w2, k, ns, deg, k as i64 + 1, nleft, k, scratch, self.use_rw, w4).unwrap_or(w3[k]);
             for m in 0..k + 2 {
                 w1[m * np + j] = w3[m];
             }
@@ -270,9 +217,7 @@ impl<'a> State<'a> {
 
     fn robustness_weights(&mut self) {
         let n = self.y.len();
-        let mut r: Vec<f64> = (0..n)
-            .map(|i| (self.y[i] - (self.trend[i] + self.season[i])).abs())
-            .collect();
+        let mut r: Vec<f64> = (0..n).map(|i| (self.y[i] - (self.trend[i] + self.season[i])).abs()).collect();
         let mut sorted = r.clone();
         sorted.sort_by(f64::total_cmp);
         let m0 = n / 2;
@@ -343,11 +288,7 @@ fn est(
         w[j] = 0.0;
         let r = ((j as i64 + 1 - xs) as f64).abs();
         if r <= h9 {
-            w[j] = if r <= h1 {
-                1.0
-            } else {
-                (1.0 - (r / h).powi(3)).powi(3)
-            };
+            w[j] = if r <= h1 { 1.0 } else { (1.0 - (r / h).powi(3)).powi(3) };
             if userw {
                 w[j] *= rw[j];
             }
@@ -387,17 +328,7 @@ fn est(
 /// Loess smoothing of `y[..n]` into `ys[..n]`, evaluating every `njump` points and
 /// interpolating linearly in between.
 #[allow(clippy::too_many_arguments)]
-fn ess(
-    y: &[f64],
-    n: usize,
-    len: usize,
-    ideg: usize,
-    njump: usize,
-    userw: bool,
-    rw: &[f64],
-    ys: &mut [f64],
-    res: &mut [f64],
-) {
+fn ess(y: &[f64], n: usize, len: usize, ideg: usize, njump: usize, userw: bool, rw: &[f64], ys: &mut [f64], res: &mut [f64]) {
     if n < 2 {
         ys[0] = y[0];
         return;
@@ -408,8 +339,7 @@ fn ess(
     if len >= n {
         let mut i = 0;
         while i < n {
-            ys[i] =
-                est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw).unwrap_or(y[i]);
+            ys[i] = est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw).unwrap_or(y[i]);
             i += newnj;
         }
     } else if newnj == 1 {
@@ -426,11 +356,7 @@ fn ess(
             }
             let centred = !userw && len % 2 == 1 && i + 1 == nleft + half && nright == i + 1 + half;
             if centred && !kernel.is_empty() {
-                let mut v = 0.0;
-                for (k, yj) in kernel.iter().zip(&y[nleft - 1..nright]) {
-                    v += k * yj;
-                }
-                ys[i] = v;
+                ys[i] = dot(&kernel, &y[nleft - 1..nright]);
                 continue;
             }
             let v = est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw);
@@ -453,8 +379,7 @@ fn ess(
                 nleft = i + 1 - nsh + 1;
                 nright = len + i + 1 - nsh;
             }
-            ys[i] =
-                est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw).unwrap_or(y[i]);
+            ys[i] = est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw).unwrap_or(y[i]);
             i += newnj;
         }
     }
@@ -471,8 +396,7 @@ fn ess(
     }
     let k = ((n - 1) / newnj) * newnj + 1;
     if k != n {
-        ys[n - 1] =
-            est(y, n, len, ideg, n as i64, nleft, nright, res, userw, rw).unwrap_or(y[n - 1]);
+        ys[n - 1] = est(y, n, len, ideg, n as i64, nleft, nright, res, userw, rw).unwrap_or(y[n - 1]);
         if k != n - 1 {
             let delta = (ys[n - 1] - ys[k - 1]) / (n - k) as f64;
             for j in k..n {
@@ -497,9 +421,7 @@ mod tests {
     #[test]
     fn components_add_up_and_recover_a_clean_season() {
         let season = [2.0, -1.0, 0.0, -1.0, 0.5, -0.5];
-        let x: Vec<f64> = (0..120)
-            .map(|t| 5.0 + 0.05 * t as f64 + season[t % 6])
-            .collect();
+        let x: Vec<f64> = (0..120).map(|t| 5.0 + 0.05 * t as f64 + season[t % 6]).collect();
         let r = stl(&x, &StlOptions::new(6)).unwrap();
         for t in 0..x.len() {
             assert!((r.trend[t] + r.seasonal[t] + r.resid[t] - x[t]).abs() < 1e-12);

@@ -83,9 +83,7 @@ mod tests {
     use crate::normal::norm_cdf;
 
     fn walk_model() -> ForecastModel {
-        let y: Vec<f64> = (0..200)
-            .map(|t| 100.0 + ((t * 7919) % 13) as f64 - 6.0)
-            .collect();
+        let y: Vec<f64> = (0..200).map(|t| 100.0 + ((t * 7919) % 13) as f64 - 6.0).collect();
         let m = fit(&y, Order { p: 0, d: 0, q: 0 }).unwrap();
         ForecastModel::from_arima(&m, 10)
     }
@@ -98,11 +96,7 @@ mod tests {
         let sigma = hi[0] - mean;
         let v = violation_probability(&m, None, Some(mean + sigma), 1, 200_000, 1).unwrap();
         let exact = 1.0 - norm_cdf(1.0);
-        assert!(
-            (v.probability - exact).abs() < 0.005,
-            "{} vs {exact}",
-            v.probability
-        );
+        assert!((v.probability - exact).abs() < 0.005, "{} vs {exact}", v.probability);
         assert!(lo[0] < mean);
     }
 
@@ -111,14 +105,12 @@ mod tests {
         let m = walk_model();
         let mean = m.mean[0];
         let p1 = violation_probability(&m, Some(mean - 5.0), Some(mean + 5.0), 1, 5000, 7).unwrap();
-        let p10 =
-            violation_probability(&m, Some(mean - 5.0), Some(mean + 5.0), 10, 5000, 7).unwrap();
+        let p10 = violation_probability(&m, Some(mean - 5.0), Some(mean + 5.0), 10, 5000, 7).unwrap();
         assert!(p10.probability >= p1.probability);
         let safe = violation_probability(&m, Some(-1e9), Some(1e9), 10, 5000, 7).unwrap();
         assert_eq!(safe.probability, 0.0);
         assert!(violation_probability(&m, Some(2.0), Some(1.0), 10, 10, 7).is_err());
-        let again =
-            violation_probability(&m, Some(mean - 5.0), Some(mean + 5.0), 10, 5000, 7).unwrap();
+        let again = violation_probability(&m, Some(mean - 5.0), Some(mean + 5.0), 10, 5000, 7).unwrap();
         assert_eq!(again, p10);
     }
 }

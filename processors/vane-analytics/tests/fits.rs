@@ -51,10 +51,7 @@ fn holt_winters_and_arima_sse_within_one_percent_of_statsmodels() {
         ] {
             let Some(expected) = sse[key].as_f64() else {
                 // statsmodels skipped it (a multiplicative season needs positive data).
-                assert!(
-                    seasonal == Component::Multiplicative,
-                    "{name} {key} missing"
-                );
+                assert!(seasonal == Component::Multiplicative, "{name} {key} missing");
                 continue;
             };
             let spec = HwSpec {
@@ -67,13 +64,7 @@ fn holt_winters_and_arima_sse_within_one_percent_of_statsmodels() {
             check(name, key, fit.sse, expected, &mut failures);
         }
         let m = arima::fit(&x, Order { p: 1, d: 1, q: 1 }).unwrap();
-        check(
-            name,
-            "arima_111",
-            m.css,
-            sse["arima_111"].as_f64().unwrap(),
-            &mut failures,
-        );
+        check(name, "arima_111", m.css, sse["arima_111"].as_f64().unwrap(), &mut failures);
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }

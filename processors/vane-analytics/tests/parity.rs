@@ -8,11 +8,7 @@
 //! cycle near zero) do not demand more digits than the inputs carry.
 
 // Test helpers may panic on malformed golden files: that is a test failure, as it should be.
-#![allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::needless_range_loop
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::needless_range_loop)]
 
 use std::path::PathBuf;
 
@@ -38,18 +34,9 @@ fn crate_dir() -> PathBuf {
 }
 
 fn load(name: &str) -> (Series, Value) {
-    let csv = std::fs::read_to_string(crate_dir().join("tests/data").join(format!("{name}.csv")))
-        .unwrap();
-    let golden = std::fs::read_to_string(
-        crate_dir()
-            .join("tests/golden")
-            .join(format!("{name}.json")),
-    )
-    .unwrap();
-    (
-        parse_csv(&csv).unwrap(),
-        serde_json::from_str(&golden).unwrap(),
-    )
+    let csv = std::fs::read_to_string(crate_dir().join("tests/data").join(format!("{name}.csv"))).unwrap();
+    let golden = std::fs::read_to_string(crate_dir().join("tests/golden").join(format!("{name}.json"))).unwrap();
+    (parse_csv(&csv).unwrap(), serde_json::from_str(&golden).unwrap())
 }
 
 fn floats(v: &Value) -> Vec<Option<f64>> {
@@ -59,10 +46,7 @@ fn floats(v: &Value) -> Vec<Option<f64>> {
 /// Largest scaled error between `actual` and `expected`; both must agree on which are null.
 fn worst(actual: &[Option<f64>], expected: &[Option<f64>]) -> f64 {
     assert_eq!(actual.len(), expected.len(), "lengths differ");
-    let scale = expected
-        .iter()
-        .flatten()
-        .fold(0.0f64, |m, v| m.max(v.abs()));
+    let scale = expected.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
     let mut worst = 0.0f64;
     for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
         match (a, e) {
@@ -84,36 +68,19 @@ fn some(v: &[f64]) -> Vec<Option<f64>> {
 fn check(label: &str, actual: &[Option<f64>], expected: &[Option<f64>], tol: f64) {
     let w = worst(actual, expected);
     eprintln!("{label}: worst relative error {w:.3e}");
-    assert!(
-        w <= tol,
-        "{label}: worst relative error {w:e} above {tol:e}"
-    );
+    assert!(w <= tol, "{label}: worst relative error {w:e} above {tol:e}");
 }
 
 #[test]
 fn aggregates_match_numpy() {
     for name in FILES {
         let (s, g) = load(name);
-        for (label, secs) in [
-            ("1h", 3600),
-            ("3h", 10_800),
-            ("12h", 43_200),
-            ("2d", 172_800),
-        ] {
+        for (label, secs) in [("1h", 3600), ("3h", 10_800), ("12h", 43_200), ("2d", 172_800)] {
             let e = &g["aggregates"][label];
             let a = window_stats(&s, secs).unwrap();
-            assert_eq!(
-                a.count as u64,
-                e["count"].as_u64().unwrap(),
-                "{name} {label}"
-            );
+            assert_eq!(a.count as u64, e["count"].as_u64().unwrap(), "{name} {label}");
             let got = [Some(a.max), Some(a.min), Some(a.mean), a.std];
-            let want = [
-                e["max"].as_f64(),
-                e["min"].as_f64(),
-                e["mean"].as_f64(),
-                e["std"].as_f64(),
-            ];
+            let want = [e["max"].as_f64(), e["min"].as_f64(), e["mean"].as_f64(), e["std"].as_f64()];
             check(&format!("{name} aggregates {label}"), &got, &want, 1e-8);
         }
     }
@@ -131,37 +98,16 @@ fn adf_matches_statsmodels() {
             };
             let r = adfuller(s.values(), &opts).unwrap();
             let label = format!("{name} adf {opts:?}");
-            assert_eq!(
-                r.usedlag as u64,
-                case["usedlag"].as_u64().unwrap(),
-                "{label}"
-            );
+            assert_eq!(r.usedlag as u64, case["usedlag"].as_u64().unwrap(), "{label}");
             assert_eq!(r.nobs as u64, case["nobs"].as_u64().unwrap(), "{label}");
-            check(
-                &label,
-                &[Some(r.statistic)],
-                &[case["statistic"].as_f64()],
-                1e-8,
-            );
+            check(&label, &[Some(r.statistic)], &[case["statistic"].as_f64()], 1e-8);
             let pv = case["pvalue"].as_f64().unwrap();
-            assert!(
-                (r.pvalue - pv).abs() <= 1e-6,
-                "{label}: pvalue {} vs {pv}",
-                r.pvalue
-            );
+            assert!((r.pvalue - pv).abs() <= 1e-6, "{label}: pvalue {} vs {pv}", r.pvalue);
             let crit = &case["critical"];
             check(
                 &format!("{label} critical"),
-                &[
-                    Some(r.critical.one),
-                    Some(r.critical.five),
-                    Some(r.critical.ten),
-                ],
-                &[
-                    crit["1%"].as_f64(),
-                    crit["5%"].as_f64(),
-                    crit["10%"].as_f64(),
-                ],
+                &[Some(r.critical.one), Some(r.critical.five), Some(r.critical.ten)],
+                &[crit["1%"].as_f64(), crit["5%"].as_f64(), crit["10%"].as_f64()],
                 1e-12,
             );
         }
@@ -183,12 +129,7 @@ fn acf_and_pacf_match_statsmodels() {
         check(&format!("{name} acf confint lo"), &some(&lo), &elo, 1e-8);
         check(&format!("{name} acf confint hi"), &some(&hi), &ehi, 1e-8);
         let p = pacf(s.values(), None).unwrap();
-        check(
-            &format!("{name} pacf"),
-            &some(&p),
-            &floats(&g["pacf"]),
-            1e-8,
-        );
+        check(&format!("{name} pacf"), &some(&p), &floats(&g["pacf"]), 1e-8);
     }
 }
 
@@ -203,12 +144,7 @@ fn hp_matches_statsmodels() {
         let x = long(&s, &g);
         for (lambda, key) in [(1600.0, "hp_1600"), (100.0, "hp_100")] {
             let r = hpfilter(&x, lambda).unwrap();
-            check(
-                &format!("{name} {key}"),
-                &some(&r.trend),
-                &floats(&g[key]),
-                1e-8,
-            );
+            check(&format!("{name} {key}"), &some(&r.trend), &floats(&g[key]), 1e-8);
         }
     }
 }
@@ -221,21 +157,13 @@ fn classical_decomposition_matches_statsmodels() {
         let period = g["period"].as_u64().unwrap() as usize;
         for (model, key) in [
             (DecompositionModel::Additive, "decompose_additive"),
-            (
-                DecompositionModel::Multiplicative,
-                "decompose_multiplicative",
-            ),
+            (DecompositionModel::Multiplicative, "decompose_multiplicative"),
         ] {
             if g[key].is_null() {
                 continue;
             }
             let d = seasonal_decompose(&x, period, model).unwrap();
-            check(
-                &format!("{name} {key} trend"),
-                &d.trend,
-                &floats(&g[key]["trend"]),
-                1e-8,
-            );
+            check(&format!("{name} {key} trend"), &d.trend, &floats(&g[key]["trend"]), 1e-8);
             check(
                 &format!("{name} {key} seasonal"),
                 &d.seasonal[..period],
@@ -269,12 +197,7 @@ fn stl_matches_statsmodels() {
                 ..StlOptions::new(period)
             };
             let r = stl(&x, &o).unwrap();
-            check(
-                &format!("{name} {key} trend"),
-                &some(&r.trend),
-                &floats(&g[key]["trend"]),
-                1e-6,
-            );
+            check(&format!("{name} {key} trend"), &some(&r.trend), &floats(&g[key]["trend"]), 1e-6);
             check(
                 &format!("{name} {key} seasonal"),
                 &some(&r.seasonal),

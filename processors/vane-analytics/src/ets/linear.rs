@@ -13,7 +13,7 @@
 #![allow(clippy::indexing_slicing)] // every buffer is sized from y.len() and m on entry
 
 use super::{Component, HwParams, HwSpec, PHI_HI, PHI_LO};
-use crate::linalg::cholesky_solve;
+use crate::linalg::{cholesky_solve, dot};
 use crate::optim::{from_box, nelder_mead, to_box};
 
 /// Smoothing parameters of a linear model.
@@ -36,21 +36,8 @@ pub(super) struct State0 {
 /// One pass of the additive recursions; writes the one-step errors into `err` when given and
 /// returns their sum of squares. `y = None` runs the homogeneous system (all observations zero)
 /// over `n` steps.
-fn pass(
-    y: Option<&[f64]>,
-    n: usize,
-    k: Smoothing,
-    l0: f64,
-    b0: f64,
-    ring: &mut [f64],
-    mut err: Option<&mut [f64]>,
-) -> f64 {
-    let Smoothing {
-        alpha,
-        beta,
-        gamma,
-        phi,
-    } = k;
+fn pass(y: Option<&[f64]>, n: usize, k: Smoothing, l0: f64, b0: f64, ring: &mut [f64], mut err: Option<&mut [f64]>) -> f64 {
+    let Smoothing { alpha, beta, gamma, phi } = k;
     let m = ring.len();
     let (mut l, mut b) = (l0, b0);
     let mut j = 0;
@@ -90,17 +77,66 @@ pub(super) fn sse(y: &[f64], k: Smoothing, x0: &State0, ring: &mut Vec<f64>) -> 
 
 fn dot_shifted(a: &[f64], b: &[f64], shift: usize) -> f64 {
     // sum_t a[t] b[t - shift] for t >= shift.
-    let mut s = 0.0;
-    for (x, z) in a.iter().skip(shift).zip(b) {
-        s += x * z;
+    dot(a.get(shift..).unwrap_or(&[]), b)
+}
+
+/// [`best_state`] without a season, in one pass: the data recursion and the two homogeneous
+/// ones (from a unit level and a unit trend) run side by side and only their inner products are
+/// kept. The SSE is `e0'e0 - c' A^-1 c`, exact up to rounding.
+fn best_state_nonseasonal(y: &[f64], k: Smoothing, trend: bool) -> Option<(State0, f64)> {
+    let Smoothing { alpha, beta, phi, .. } = k;
+    // States of the three recursions: data (from zero), unit level, unit trend.
+    let (mut l0, mut b0) = (0.0, 0.0);
+    let (mut l1, mut b1) = (1.0, 0.0);
+    let (mut l2, mut b2) = (0.0, if trend { 1.0 } else { 0.0 });
+    let [mut ee, mut e1, mut e2, mut a11, mut a12, mut a22] = [0.0; 6];
+    for &yi in y {
+        let t0 = l0 + phi * b0;
+        let t1 = l1 + phi * b1;
+        let t2 = l2 + phi * b2;
+        let (r0, r1, r2) = (yi - t0, -t1, -t2);
+        ee += r0 * r0;
+        e1 += r1 * r0;
+        e2 += r2 * r0;
+        a11 += r1 * r1;
+        a12 += r1 * r2;
+        a22 += r2 * r2;
+        let n0 = alpha * yi + (1.0 - alpha) * t0;
+        let n1 = (1.0 - alpha) * t1;
+        let n2 = (1.0 - alpha) * t2;
+        b0 = beta * (n0 - l0) + (1.0 - beta) * phi * b0;
+        b1 = beta * (n1 - l1) + (1.0 - beta) * phi * b1;
+        b2 = beta * (n2 - l2) + (1.0 - beta) * phi * b2;
+        l0 = n0;
+        l1 = n1;
+        l2 = n2;
     }
-    s
+    let (x1, x2, explained) = if trend {
+        let x = cholesky_solve(vec![a11 * (1.0 + 1e-12), a12, a12, a22 * (1.0 + 1e-12) + 1e-300], 2, &[e1, e2])?;
+        let (x1, x2) = (x.first().copied()?, x.get(1).copied()?);
+        (x1, x2, x1 * e1 + x2 * e2)
+    } else {
+        if a11 <= 0.0 {
+            return None;
+        }
+        (e1 / a11, 0.0, e1 * e1 / a11)
+    };
+    let value = (ee - explained).max(0.0);
+    let state = State0 {
+        l0: -x1,
+        b0: -x2,
+        s0: Vec::new(),
+    };
+    value.is_finite().then_some((state, value))
 }
 
 /// The initial state minimising the SSE for smoothing `k`, with that SSE. `trend` says whether
 /// `b0` is free, `m` is the number of seasonal slots (0 without a season). `None` when the
 /// normal equations cannot be solved.
 pub(super) fn best_state(y: &[f64], k: Smoothing, trend: bool, m: usize) -> Option<(State0, f64)> {
+    if m == 0 {
+        return best_state_nonseasonal(y, k, trend);
+    }
     let n = y.len();
     let mut ring = vec![0.0; m];
     let mut e0 = vec![0.0; n];
@@ -200,27 +236,10 @@ impl Coords {
         let mut it = u.iter().copied();
         let mut next = || it.next().unwrap_or(0.0);
         let alpha = to_box(next(), 0.0, 1.0);
-        let beta = if self.trend {
-            to_box(next(), 0.0, 1.0)
-        } else {
-            0.0
-        };
-        let gamma = if self.season {
-            to_box(next(), 0.0, 1.0)
-        } else {
-            0.0
-        };
-        let phi = if self.damped {
-            to_box(next(), PHI_LO, PHI_HI)
-        } else {
-            1.0
-        };
-        Smoothing {
-            alpha,
-            beta,
-            gamma,
-            phi,
-        }
+        let beta = if self.trend { to_box(next(), 0.0, 1.0) } else { 0.0 };
+        let gamma = if self.season { to_box(next(), 0.0, 1.0) } else { 0.0 };
+        let phi = if self.damped { to_box(next(), PHI_LO, PHI_HI) } else { 1.0 };
+        Smoothing { alpha, beta, gamma, phi }
     }
 
     fn coords(&self, k: Smoothing) -> Vec<f64> {
@@ -282,17 +301,12 @@ pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
     };
     if m <= PROFILE_MAX_PERIOD {
         // The concentrated SSE is cheap: optimise it directly.
-        let objective =
-            |u: &[f64]| best_state(y, cs.smoothing(u), trend, m).map_or(f64::INFINITY, |(_, v)| v);
+        let objective = |u: &[f64]| best_state(y, cs.smoothing(u), trend, m).map_or(f64::INFINITY, |(_, v)| v);
         for k in STARTS {
             let u0 = cs.coords(k);
             let first = nelder_mead(objective, &u0, &vec![1.0; u0.len()], 300, 1e-10);
             let second = nelder_mead(objective, &first.x, &vec![0.3; u0.len()], 200, 1e-11);
-            let u = if second.value <= first.value {
-                second.x
-            } else {
-                first.x
-            };
+            let u = if second.value <= first.value { second.x } else { first.x };
             let k = cs.smoothing(&u);
             if let Some((x0, v)) = best_state(y, k, trend, m) {
                 keep(k, x0, v);
@@ -356,9 +370,7 @@ mod tests {
     #[test]
     fn least_squares_state_beats_perturbed_states() {
         let y: Vec<f64> = (0..200)
-            .map(|t| {
-                10.0 + 0.05 * t as f64 + [2.0, -1.0, 0.5, -1.5][t % 4] + ((t * 31) % 7) as f64 / 7.0
-            })
+            .map(|t| 10.0 + 0.05 * t as f64 + [2.0, -1.0, 0.5, -1.5][t % 4] + ((t * 31) % 7) as f64 / 7.0)
             .collect();
         let k = Smoothing {
             alpha: 0.3,

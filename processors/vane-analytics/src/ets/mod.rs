@@ -3,10 +3,13 @@
 //! `ExponentialSmoothing`.
 //!
 //! The recursions are statsmodels' component form: the forecast of `y_i` combines the level and
-//! trend known before `y_i` with the seasonal index of `y_i`'s phase. Smoothing parameters and the
-//! initial level and trend are estimated by Nelder-Mead from two starts, each restarted once; the initial seasonal
-//! indices come from per-phase means of the first cycles. Prediction paths assume additive
-//! Gaussian errors with variance `SSE / n`, as statsmodels' `ETSModel` with additive error.
+//! trend known before `y_i` with the seasonal index of `y_i`'s phase. Like statsmodels'
+//! `initialization_method="estimated"`, the initial level, trend and every seasonal index are
+//! fitted together with the smoothing parameters: by least squares for linear models
+//! ([`linear`]), by Gauss-Newton steps alternating with Nelder-Mead otherwise ([`nonlinear`]).
+//! Forecasts, impulse responses and simulated paths are in [`predict`]. Prediction paths assume
+//! additive Gaussian errors with variance `SSE / n`, as statsmodels' `ETSModel` with additive
+//! error.
 
 #![allow(clippy::indexing_slicing)] // the season buffer has n + period slots; n > 2 period is checked
 
@@ -64,11 +67,7 @@ impl HwSpec {
     }
 
     fn m(&self) -> usize {
-        if self.seasonal == Component::None {
-            1
-        } else {
-            self.period.max(1)
-        }
+        if self.seasonal == Component::None { 1 } else { self.period.max(1) }
     }
 
     /// True when every component is additive or absent (the model is linear in its errors).
@@ -183,6 +182,38 @@ fn run(spec: &HwSpec, p: &HwParams, y: &[f64], keep: bool) -> Run {
     }
 }
 
+/// In-sample SSE only. Additive or absent trend with a multiplicative season (the
+/// nonlinear model the analysis fits) runs on a ring of `m` indices without storing states;
+/// other forms use [`run`].
+fn sse(spec: &HwSpec, p: &HwParams, y: &[f64], ring: &mut Vec<f64>) -> f64 {
+    if spec.trend == Component::Multiplicative || spec.seasonal != Component::Multiplicative {
+        return run(spec, p, y, false).sse;
+    }
+    let m = spec.m();
+    ring.clear();
+    ring.extend(p.s0.iter().copied().take(m));
+    ring.resize(m, 1.0);
+    let (alpha, beta, gamma, phi) = (p.alpha, p.beta, p.gamma, p.phi);
+    let (mut l, mut b) = (p.l0, p.b0);
+    let mut sse = 0.0;
+    let mut j = 0;
+    for &yi in y {
+        let s = ring[j];
+        let tc = l + phi * b;
+        let e = yi - tc * s;
+        sse += e * e;
+        let ln = alpha * (yi / s) + (1.0 - alpha) * tc;
+        b = beta * (ln - l) + (1.0 - beta) * phi * b;
+        l = ln;
+        ring[j] = gamma * (yi / tc) + (1.0 - gamma) * s;
+        j += 1;
+        if j == m {
+            j = 0;
+        }
+    }
+    sse
+}
+
 /// Bounds of the damping factor.
 const PHI_LO: f64 = 0.8;
 const PHI_HI: f64 = 0.995;
@@ -191,11 +222,7 @@ const PHI_HI: f64 = 0.995;
 pub fn fit(y: &[f64], spec: HwSpec) -> Result<HoltWinters> {
     check_varying(y)?;
     let m = spec.m();
-    let needed = if spec.seasonal == Component::None {
-        3
-    } else {
-        2 * m + 1
-    };
+    let needed = if spec.seasonal == Component::None { 3 } else { 2 * m + 1 };
     if y.len() < needed {
         return Err(AnalyticsError::TooShort {
             what: spec.name(),
@@ -216,15 +243,11 @@ pub fn fit(y: &[f64], spec: HwSpec) -> Result<HoltWinters> {
         nonlinear::fit_nonlinear(y, &spec)
     };
     let Some(params) = params else {
-        return Err(AnalyticsError::Singular {
-            what: "holt-winters fit",
-        });
+        return Err(AnalyticsError::Singular { what: "holt-winters fit" });
     };
     let r = run(&spec, &params, y, true);
     if !r.sse.is_finite() {
-        return Err(AnalyticsError::Singular {
-            what: "holt-winters fit",
-        });
+        return Err(AnalyticsError::Singular { what: "holt-winters fit" });
     }
     Ok(HoltWinters {
         spec,
@@ -310,9 +333,6 @@ mod tests {
             seasonal: Component::Multiplicative,
             period: 6,
         };
-        assert!(matches!(
-            fit(&y, spec),
-            Err(AnalyticsError::NonPositive { index: 3, .. })
-        ));
+        assert!(matches!(fit(&y, spec), Err(AnalyticsError::NonPositive { index: 3, .. })));
     }
 }

@@ -55,11 +55,7 @@ impl HoltWinters {
                 out.push(1.0);
                 continue;
             }
-            let ds = if has_season && j % m == 0 {
-                p.gamma
-            } else {
-                0.0
-            };
+            let ds = if has_season && j % m == 0 { p.gamma } else { 0.0 };
             out.push(dl + phi * db + ds);
             dl += phi * db;
             db *= phi;
@@ -76,9 +72,7 @@ impl HoltWinters {
         let n = self.nobs;
         let mut l = self.levels[n];
         let mut b = self.trends[n];
-        let mut season: Vec<f64> = (0..m)
-            .map(|j| self.seasons.get(n + j).copied().unwrap_or(0.0))
-            .collect();
+        let mut season: Vec<f64> = (0..m).map(|j| self.seasons.get(n + j).copied().unwrap_or(0.0)).collect();
         let mut out = Vec::with_capacity(h);
         for k in 0..h {
             let slot = k % m;
