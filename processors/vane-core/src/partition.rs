@@ -13,7 +13,9 @@ pub fn murmur2(data: &[u8]) -> u32 {
     let mut h: u32 = 0x9747_b28c ^ length;
     let mut chunks = data.chunks_exact(4);
     for chunk in &mut chunks {
-        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        let mut word = [0u8; 4];
+        word.copy_from_slice(chunk);
+        let mut k = u32::from_le_bytes(word);
         k = k.wrapping_mul(M);
         k ^= k >> R;
         k = k.wrapping_mul(M);
@@ -21,11 +23,11 @@ pub fn murmur2(data: &[u8]) -> u32 {
         h ^= k;
     }
     let tail = chunks.remainder();
-    if tail.len() >= 3 {
-        h ^= u32::from(tail[2]) << 16;
+    if let Some(third) = tail.get(2) {
+        h ^= u32::from(*third) << 16;
     }
-    if tail.len() >= 2 {
-        h ^= u32::from(tail[1]) << 8;
+    if let Some(second) = tail.get(1) {
+        h ^= u32::from(*second) << 8;
     }
     if let Some(first) = tail.first() {
         h ^= u32::from(*first);

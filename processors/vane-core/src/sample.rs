@@ -139,7 +139,12 @@ impl Sample {
             return Err(CoreError::TimestampOutOfRange(timestamp_ms));
         }
         let series_id = series.id();
-        Ok(Sample { series, series_id, timestamp_ms, value })
+        Ok(Sample {
+            series,
+            series_id,
+            timestamp_ms,
+            value,
+        })
     }
 }
 
@@ -157,8 +162,7 @@ struct JsonSample {
 
 /// Parses and validates one JSON sample.
 pub fn sample_from_json(bytes: &[u8], dropped: &BTreeSet<String>) -> Result<Sample, CoreError> {
-    let raw: JsonSample =
-        serde_json::from_slice(bytes).map_err(|e| CoreError::MalformedJson(e.to_string()))?;
+    let raw: JsonSample = serde_json::from_slice(bytes).map_err(|e| CoreError::MalformedJson(e.to_string()))?;
     let name = raw.name.ok_or(CoreError::MissingField("name"))?;
     let timestamp_ms = match raw.timestamp.ok_or(CoreError::MissingField("timestamp"))? {
         serde_json::Value::Number(n) => {
@@ -171,9 +175,10 @@ pub fn sample_from_json(bytes: &[u8], dropped: &BTreeSet<String>) -> Result<Samp
     let value = match raw.value.ok_or(CoreError::MissingField("value"))? {
         serde_json::Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
         // Prometheus' HTTP API writes values as strings; accept that form too.
-        serde_json::Value::String(text) => {
-            text.trim().parse::<f64>().map_err(|_| CoreError::MalformedJson(format!("value {text:?} is not a number")))?
-        }
+        serde_json::Value::String(text) => text
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| CoreError::MalformedJson(format!("value {text:?} is not a number")))?,
         other => return Err(CoreError::MalformedJson(format!("value {other} is not a number"))),
     };
     let series = SeriesIdentity::new(name, raw.labels, dropped)?;
@@ -190,7 +195,10 @@ pub struct SeriesLimiter {
 
 impl SeriesLimiter {
     pub fn new(limit: usize) -> Self {
-        SeriesLimiter { limit, seen: HashMap::new() }
+        SeriesLimiter {
+            limit,
+            seen: HashMap::new(),
+        }
     }
 
     /// Admits a sample of a known series, or of a new one while its metric is under the limit.
@@ -203,7 +211,10 @@ impl SeriesLimiter {
             return Ok(());
         }
         if series.len() >= self.limit {
-            return Err(CoreError::SeriesLimit { metric: sample.series.name.clone(), limit: self.limit });
+            return Err(CoreError::SeriesLimit {
+                metric: sample.series.name.clone(),
+                limit: self.limit,
+            });
         }
         series.insert(sample.series_id);
         Ok(())

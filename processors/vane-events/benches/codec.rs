@@ -1,5 +1,7 @@
 //! Encode and decode cost of one metric sample event.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
+
 use std::collections::BTreeSet;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -112,7 +112,9 @@ impl<'a> Reader<'a> {
         let length = self.length()?;
         let at = self.position;
         let bytes = self.take(length)?;
-        std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| EventsError::InvalidUtf8(at))
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| EventsError::InvalidUtf8(at))
     }
 
     /// A block-encoded map of strings; a negative block count is followed by the block's size.

@@ -3,9 +3,9 @@
 
 use std::marker::PhantomData;
 
+use crate::EventsError;
 use crate::binary::Reader;
 use crate::schema::{self, Fingerprinted};
-use crate::EventsError;
 
 const MARKER: [u8; 2] = [0xc3, 0x01];
 const HEADER_LEN: usize = 10;
@@ -38,7 +38,11 @@ impl<E: Event> Codec<E> {
         for text in E::HISTORY {
             history.push(schema::load(text)?);
         }
-        Ok(Codec { current, history, event: PhantomData })
+        Ok(Codec {
+            current,
+            history,
+            event: PhantomData,
+        })
     }
 
     /// Adds an older writer schema (tests build hypothetical old versions this way).
@@ -105,7 +109,10 @@ pub fn header_fingerprint(bytes: &[u8]) -> Result<u64, EventsError> {
         return Err(EventsError::NotSingleObject);
     }
     let Some(raw) = bytes.get(2..HEADER_LEN) else {
-        return Err(EventsError::Truncated { at: bytes.len(), needed: HEADER_LEN - bytes.len() });
+        return Err(EventsError::Truncated {
+            at: bytes.len(),
+            needed: HEADER_LEN - bytes.len(),
+        });
     };
     let mut array = [0u8; 8];
     array.copy_from_slice(raw);

@@ -18,7 +18,12 @@ pub struct Envelope {
 impl Envelope {
     /// A new envelope with a fresh random id.
     pub fn new(occurred_at_ms: i64, recorded_at_ms: i64, source: &str) -> Self {
-        Envelope { event_id: uuid::Uuid::new_v4(), occurred_at_ms, recorded_at_ms, source: source.to_string() }
+        Envelope {
+            event_id: uuid::Uuid::new_v4(),
+            occurred_at_ms,
+            recorded_at_ms,
+            source: source.to_string(),
+        }
     }
 
     fn write(&self, out: &mut Vec<u8>) {
@@ -31,8 +36,10 @@ impl Envelope {
 
     fn read(reader: &mut Reader<'_>) -> Result<Self, EventsError> {
         let id = reader.string()?;
-        let event_id = uuid::Uuid::parse_str(&id)
-            .map_err(|e| EventsError::InvalidField { field: "envelope.event_id", reason: e.to_string() })?;
+        let event_id = uuid::Uuid::parse_str(&id).map_err(|e| EventsError::InvalidField {
+            field: "envelope.event_id",
+            reason: e.to_string(),
+        })?;
         Ok(Envelope {
             event_id,
             occurred_at_ms: reader.long()?,
@@ -64,13 +71,20 @@ impl Event for MetricSampleEvent {
     fn read_body(reader: &mut Reader<'_>) -> Result<Self, EventsError> {
         let envelope = Envelope::read(reader)?;
         let id_text = reader.string()?;
-        let series_id = SeriesId::parse(&id_text)
-            .ok_or_else(|| EventsError::InvalidField { field: "series_id", reason: format!("{id_text:?} is not 16 hex digits") })?;
+        let series_id = SeriesId::parse(&id_text).ok_or_else(|| EventsError::InvalidField {
+            field: "series_id",
+            reason: format!("{id_text:?} is not 16 hex digits"),
+        })?;
         let name = reader.string()?;
         let labels = reader.string_map()?;
         let timestamp_ms = reader.long()?;
         let value = reader.double()?;
-        let sample = Sample { series: SeriesIdentity { name, labels }, series_id, timestamp_ms, value };
+        let sample = Sample {
+            series: SeriesIdentity { name, labels },
+            series_id,
+            timestamp_ms,
+            value,
+        };
         Ok(MetricSampleEvent { envelope, sample })
     }
 }
@@ -106,7 +120,9 @@ mod tests {
         let original = event();
         let bytes = codec.encode(&original);
         let mut body = &bytes[10..];
-        let reader = apache_avro::reader::datum::GenericDatumReader::builder(codec.schema()).build().unwrap();
+        let reader = apache_avro::reader::datum::GenericDatumReader::builder(codec.schema())
+            .build()
+            .unwrap();
         let value = reader.read_value(&mut body).unwrap();
         let Value::Record(fields) = value else { panic!("not a record") };
         let get = |name: &str| fields.iter().find(|(n, _)| n == name).unwrap().1.clone();

@@ -39,8 +39,7 @@ fn inline_shared(json: &mut Value, pending: &mut Vec<&str>) -> Result<(), Events
             if let Some(index) = pending.iter().position(|p| p == name) {
                 let full_name = pending.remove(index);
                 let text = SHARED.iter().find(|(n, _)| *n == full_name).map(|(_, t)| *t).unwrap_or("");
-                let mut definition: Value =
-                    serde_json::from_str(text).map_err(|e| EventsError::Schema(e.to_string()))?;
+                let mut definition: Value = serde_json::from_str(text).map_err(|e| EventsError::Schema(e.to_string()))?;
                 inline_shared(&mut definition, pending)?;
                 *json = definition;
             }

@@ -12,7 +12,10 @@ pub enum WriteAuth {
     #[default]
     None,
     Bearer(String),
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
 }
 
 impl std::fmt::Debug for WriteAuth {
@@ -37,10 +40,14 @@ impl WriteAuth {
         let presented = header.and_then(|h| h.to_str().ok()).unwrap_or("");
         match self {
             WriteAuth::None => true,
-            WriteAuth::Bearer(token) => presented.strip_prefix("Bearer ").is_some_and(|p| constant_time_eq(p.trim().as_bytes(), token.as_bytes())),
+            WriteAuth::Bearer(token) => presented
+                .strip_prefix("Bearer ")
+                .is_some_and(|p| constant_time_eq(p.trim().as_bytes(), token.as_bytes())),
             WriteAuth::Basic { username, password } => {
                 let expected = STANDARD.encode(format!("{username}:{password}"));
-                presented.strip_prefix("Basic ").is_some_and(|p| constant_time_eq(p.trim().as_bytes(), expected.as_bytes()))
+                presented
+                    .strip_prefix("Basic ")
+                    .is_some_and(|p| constant_time_eq(p.trim().as_bytes(), expected.as_bytes()))
             }
         }
     }
@@ -56,7 +63,10 @@ mod tests {
         assert!(bearer.allows(Some(&HeaderValue::from_static("Bearer s3cret"))));
         assert!(!bearer.allows(Some(&HeaderValue::from_static("Bearer nope"))));
         assert!(!bearer.allows(None));
-        let basic = WriteAuth::Basic { username: "prom".into(), password: "pw".into() };
+        let basic = WriteAuth::Basic {
+            username: "prom".into(),
+            password: "pw".into(),
+        };
         assert!(basic.allows(Some(&HeaderValue::from_static("Basic cHJvbTpwdw=="))));
         assert!(!basic.allows(Some(&HeaderValue::from_static("Basic cHJvbTpwdx=="))));
         assert!(WriteAuth::None.allows(None));

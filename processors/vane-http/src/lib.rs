@@ -49,7 +49,11 @@ impl Counters {
         let role = [("role", "remote_write")];
         Counters {
             samples: metrics.counter("vane_remote_write_samples_total", "Samples accepted by remote write.", &[]),
-            stale: metrics.counter("vane_remote_write_stale_markers_total", "Staleness markers received and dropped.", &[]),
+            stale: metrics.counter(
+                "vane_remote_write_stale_markers_total",
+                "Staleness markers received and dropped.",
+                &[],
+            ),
             dead: metrics.counter("vane_dlq_records_total", "Records sent to the dead-letter topic.", &role),
         }
     }
@@ -59,13 +63,19 @@ impl Counters {
 pub fn router(state: Arc<HttpState>) -> Router {
     let mut router = Router::new().route("/metrics", get(metrics)).route("/healthz", get(healthz));
     if state.remote_write {
-        router = router.route("/api/v1/write", post(write)).layer(DefaultBodyLimit::max(32 * 1024 * 1024));
+        router = router
+            .route("/api/v1/write", post(write))
+            .layer(DefaultBodyLimit::max(32 * 1024 * 1024));
     }
     router.with_state(state)
 }
 
 async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn healthz(State(state): State<Arc<HttpState>>) -> Response {
@@ -76,7 +86,12 @@ async fn healthz(State(state): State<Arc<HttpState>>) -> Response {
 
 async fn write(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Bytes) -> Response {
     if !state.auth.allows(headers.get(header::AUTHORIZATION)) {
-        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer, Basic realm=\"vane\"")], "missing or wrong credentials for remote write\n").into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer, Basic realm=\"vane\"")],
+            "missing or wrong credentials for remote write\n",
+        )
+            .into_response();
     }
     let counters = Counters::new(&state.metrics);
     let now = state.clock.now_ms();
@@ -92,16 +107,21 @@ async fn write(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: By
                     records.push(letter.to_out_record(series.as_bytes()));
                     counters.dead.inc();
                 }
+                // One request is one trace: its samples share the trace context.
+                let traceparent = vane_ingest::trace::new_traceparent();
                 let mut accepted = 0u64;
                 for sample in decoded.samples {
                     let series = format!("{}{:?}", sample.series.name, sample.series.labels);
-                    match normaliser.to_record(sample, "remote_write", None, now) {
+                    match normaliser.to_record(sample, "remote_write", Some(traceparent.as_bytes()), now) {
                         Ok(record) => {
                             records.push(record);
                             accepted += 1;
                         }
                         Err(error) => {
-                            records.push(DeadLetter::for_input("remote_write", series.as_bytes(), series.as_bytes(), &error.to_string(), now).to_out_record(series.as_bytes()));
+                            records.push(
+                                DeadLetter::for_input("remote_write", series.as_bytes(), series.as_bytes(), &error.to_string(), now)
+                                    .to_out_record(series.as_bytes()),
+                            );
                             counters.dead.inc();
                         }
                     }

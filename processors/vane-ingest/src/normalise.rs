@@ -20,7 +20,10 @@ pub struct IngestConfig {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        IngestConfig { drop_labels: BTreeSet::new(), max_series_per_metric: 10_000 }
+        IngestConfig {
+            drop_labels: BTreeSet::new(),
+            max_series_per_metric: 10_000,
+        }
     }
 }
 
@@ -51,12 +54,18 @@ impl Normaliser {
     pub fn to_record(&mut self, sample: Sample, source: &str, traceparent: Option<&[u8]>, now_ms: i64) -> Result<OutRecord, CoreError> {
         self.limiter.admit(&sample)?;
         let key = sample.series_id.to_string();
-        let event = MetricSampleEvent { envelope: Envelope::new(sample.timestamp_ms, now_ms, source), sample };
+        let event = MetricSampleEvent {
+            envelope: Envelope::new(sample.timestamp_ms, now_ms, source),
+            sample,
+        };
         let value = self.codec.encode(&event);
         let traceparent = match traceparent.filter(|t| trace::is_traceparent(t)) {
             Some(existing) => existing.to_vec(),
             None => trace::new_traceparent().into_bytes(),
         };
-        Ok(OutRecord::new(topics::METRICS_SAMPLES, key, value, event.envelope.occurred_at_ms).with_header(topics::TRACEPARENT, traceparent))
+        Ok(
+            OutRecord::new(topics::METRICS_SAMPLES, key, value, event.envelope.occurred_at_ms)
+                .with_header(topics::TRACEPARENT, traceparent),
+        )
     }
 }

@@ -48,7 +48,15 @@ mod tests {
     use crate::IngestConfig;
 
     fn record(value: &[u8]) -> Record {
-        Record { topic: topics::METRICS_INGEST.into(), partition: 0, offset: 3, timestamp_ms: 0, key: Some(b"any".to_vec()), value: value.to_vec(), headers: vec![] }
+        Record {
+            topic: topics::METRICS_INGEST.into(),
+            partition: 0,
+            offset: 3,
+            timestamp_ms: 0,
+            key: Some(b"any".to_vec()),
+            value: value.to_vec(),
+            headers: vec![],
+        }
     }
 
     #[test]

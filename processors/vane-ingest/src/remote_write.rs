@@ -86,7 +86,10 @@ mod tests {
     use super::*;
 
     fn label(name: &str, value: &str) -> Label {
-        Label { name: name.into(), value: value.into() }
+        Label {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 
     #[test]
@@ -94,14 +97,33 @@ mod tests {
         let request = WriteRequest {
             timeseries: vec![
                 TimeSeries {
-                    labels: vec![label("__name__", "node_memory_MemFree_bytes"), label("instance", "a:9100"), label("job", "node")],
+                    labels: vec![
+                        label("__name__", "node_memory_MemFree_bytes"),
+                        label("instance", "a:9100"),
+                        label("job", "node"),
+                    ],
                     samples: vec![
-                        PbSample { value: 1.5e9, timestamp: 1_700_000_000_000 },
-                        PbSample { value: f64::from_bits(STALE_NAN_BITS), timestamp: 1_700_000_015_000 },
+                        PbSample {
+                            value: 1.5e9,
+                            timestamp: 1_700_000_000_000,
+                        },
+                        PbSample {
+                            value: f64::from_bits(STALE_NAN_BITS),
+                            timestamp: 1_700_000_015_000,
+                        },
                     ],
                 },
-                TimeSeries { labels: vec![label("job", "nameless")], samples: vec![PbSample { value: 1.0, timestamp: 1 }] },
-                TimeSeries { labels: vec![label("__name__", "up")], samples: vec![PbSample { value: f64::INFINITY, timestamp: 1 }] },
+                TimeSeries {
+                    labels: vec![label("job", "nameless")],
+                    samples: vec![PbSample { value: 1.0, timestamp: 1 }],
+                },
+                TimeSeries {
+                    labels: vec![label("__name__", "up")],
+                    samples: vec![PbSample {
+                        value: f64::INFINITY,
+                        timestamp: 1,
+                    }],
+                },
             ],
         };
         let decoded = decode(&encode(&request), &Default::default()).unwrap();
@@ -113,7 +135,10 @@ mod tests {
 
     #[test]
     fn garbage_bodies_are_errors() {
-        assert!(matches!(decode(b"not snappy at all", &Default::default()), Err(IngestError::Snappy(_))));
+        assert!(matches!(
+            decode(b"not snappy at all", &Default::default()),
+            Err(IngestError::Snappy(_))
+        ));
         let not_proto = snap::raw::Encoder::new().compress_vec(&[0xff; 20]).unwrap();
         assert!(matches!(decode(&not_proto, &Default::default()), Err(IngestError::Protobuf(_))));
     }

@@ -8,12 +8,14 @@ pub fn new_traceparent() -> String {
     format!("00-{trace}-{}-01", span.get(..16).unwrap_or("0000000000000001"))
 }
 
-/// Whether a header value is a well-formed version-00 `traceparent`.
+/// Whether a header value is a well-formed version-00 `traceparent`
+/// (`00-<32 hex>-<16 hex>-<2 hex>`). Allocation-free: it runs once per sample.
 pub fn is_traceparent(value: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(value) else { return false };
-    let parts: Vec<&str> = text.split('-').collect();
-    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
-    matches!(parts.as_slice(), [v, t, s, f] if hex(v, 2) && hex(t, 32) && hex(s, 16) && hex(f, 2))
+    value.len() == 55
+        && value.iter().enumerate().all(|(i, b)| match i {
+            2 | 35 | 52 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 #[cfg(test)]

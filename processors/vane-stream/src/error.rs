@@ -24,7 +24,10 @@ pub enum StreamError {
 
 impl StreamError {
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        StreamError::Io { path: path.as_ref().display().to_string(), source }
+        StreamError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
     }
 
     /// Whether retrying the same operation later can succeed.
@@ -32,8 +35,7 @@ impl StreamError {
         match self {
             StreamError::Kafka(error) => !matches!(
                 error.rdkafka_error_code(),
-                Some(rdkafka::types::RDKafkaErrorCode::MessageSizeTooLarge)
-                    | Some(rdkafka::types::RDKafkaErrorCode::InvalidMessage)
+                Some(rdkafka::types::RDKafkaErrorCode::MessageSizeTooLarge) | Some(rdkafka::types::RDKafkaErrorCode::InvalidMessage)
             ),
             StreamError::Io { .. } => true,
             _ => false,

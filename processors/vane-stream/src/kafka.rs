@@ -34,7 +34,11 @@ pub struct KafkaConfig {
 
 impl KafkaConfig {
     pub fn new(brokers: &str) -> Self {
-        KafkaConfig { brokers: brokers.to_string(), replication_factor: 1, properties: Vec::new() }
+        KafkaConfig {
+            brokers: brokers.to_string(),
+            replication_factor: 1,
+            properties: Vec::new(),
+        }
     }
 
     fn client(&self) -> ClientConfig {
@@ -71,16 +75,27 @@ impl KafkaLog {
             .set("queue.buffering.max.messages", "500000")
             .set("message.timeout.ms", "30000")
             .create()?;
-        Ok(KafkaLog { config, producer, partitions: Arc::new(RwLock::new(HashMap::new())) })
+        Ok(KafkaLog {
+            config,
+            producer,
+            partitions: Arc::new(RwLock::new(HashMap::new())),
+        })
     }
 
     /// Creates missing topics and learns the partition count of every topic in `specs`.
     pub async fn ensure_topics(&self, specs: &[TopicSpec]) -> Result<(), StreamError> {
         let admin: AdminClient<DefaultClientContext> = self.config.client().create()?;
-        let retention: Vec<String> = specs.iter().map(|s| s.retention.map_or("-1".to_string(), |r| r.as_millis().to_string())).collect();
+        let retention: Vec<String> = specs
+            .iter()
+            .map(|s| s.retention.map_or("-1".to_string(), |r| r.as_millis().to_string()))
+            .collect();
         let mut new_topics = Vec::new();
         for (spec, retention) in specs.iter().zip(&retention) {
-            let mut topic = NewTopic::new(&spec.name, spec.partitions as i32, TopicReplication::Fixed(self.config.replication_factor));
+            let mut topic = NewTopic::new(
+                &spec.name,
+                spec.partitions as i32,
+                TopicReplication::Fixed(self.config.replication_factor),
+            );
             topic = topic.set("cleanup.policy", if spec.compacted { "compact" } else { "delete" });
             topic = topic.set("retention.ms", retention);
             new_topics.push(topic);
@@ -89,12 +104,20 @@ impl KafkaLog {
         for result in admin.create_topics(&new_topics, &options).await? {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((topic, code)) => return Err(StreamError::TopicCreation { topic, reason: code.to_string() }),
+                Err((topic, code)) => {
+                    return Err(StreamError::TopicCreation {
+                        topic,
+                        reason: code.to_string(),
+                    });
+                }
             }
         }
         for spec in specs {
             let count = self.fetch_partition_count(&spec.name).await?;
-            self.partitions.write().unwrap_or_else(|p| p.into_inner()).insert(spec.name.clone(), count);
+            self.partitions
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(spec.name.clone(), count);
         }
         Ok(())
     }
@@ -105,7 +128,11 @@ impl KafkaLog {
         let metadata = tokio::task::spawn_blocking(move || producer.client().fetch_metadata(Some(&name), Duration::from_secs(10)))
             .await
             .map_err(|_| StreamError::Closed)??;
-        let count = metadata.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len() as u32);
+        let count = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic)
+            .map_or(0, |t| t.partitions().len() as u32);
         if count == 0 {
             return Err(StreamError::UnknownTopic(topic.to_string()));
         }
@@ -114,7 +141,10 @@ impl KafkaLog {
 
     pub fn partition_count(&self, topic: &str) -> Result<u32, StreamError> {
         let partitions = self.partitions.read().unwrap_or_else(|p| p.into_inner());
-        partitions.get(topic).copied().ok_or_else(|| StreamError::UnknownTopic(topic.to_string()))
+        partitions
+            .get(topic)
+            .copied()
+            .ok_or_else(|| StreamError::UnknownTopic(topic.to_string()))
     }
 
     /// Produces the records and waits for every delivery report.
@@ -124,7 +154,10 @@ impl KafkaLog {
             let partition = vane_core::partition::partition_for(&record.key, self.partition_count(&record.topic)?);
             let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
             for (name, value) in &record.headers {
-                headers = headers.insert(Header { key: name, value: Some(value) });
+                headers = headers.insert(Header {
+                    key: name,
+                    value: Some(value),
+                });
             }
             let mut future_record = FutureRecord::to(&record.topic)
                 .key(&record.key)
@@ -177,7 +210,10 @@ impl KafkaLog {
             .set("enable.partition.eof", "false")
             .create()?;
         consumer.subscribe(topics)?;
-        Ok(KafkaConsumer { consumer: Arc::new(consumer), commits: group.is_some() })
+        Ok(KafkaConsumer {
+            consumer: Arc::new(consumer),
+            commits: group.is_some(),
+        })
     }
 
     /// Waits for outstanding deliveries (graceful shutdown).
@@ -236,7 +272,11 @@ impl KafkaConsumer {
     /// The partitions currently assigned by the group coordinator.
     pub fn assignment(&self) -> Vec<(String, u32)> {
         match self.consumer.assignment() {
-            Ok(list) => list.elements().iter().map(|e| (e.topic().to_string(), e.partition() as u32)).collect(),
+            Ok(list) => list
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition() as u32))
+                .collect(),
             Err(_) => Vec::new(),
         }
     }
@@ -248,7 +288,9 @@ impl KafkaConsumer {
             let Ok(positions) = consumer.position() else { return 0 };
             let mut lag = 0u64;
             for element in positions.elements() {
-                let Ok((_, high)) = consumer.fetch_watermarks(element.topic(), element.partition(), Duration::from_secs(2)) else { continue };
+                let Ok((_, high)) = consumer.fetch_watermarks(element.topic(), element.partition(), Duration::from_secs(2)) else {
+                    continue;
+                };
                 let position = match element.offset() {
                     Offset::Offset(n) => n,
                     _ => 0,

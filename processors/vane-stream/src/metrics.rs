@@ -71,7 +71,11 @@ impl Metrics {
             let _ = write!(rendered, "{key}=\"{escaped}\"");
         }
         let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
-        let family = families.entry(name).or_insert_with(|| Family { help, kind, series: BTreeMap::new() });
+        let family = families.entry(name).or_insert_with(|| Family {
+            help,
+            kind,
+            series: BTreeMap::new(),
+        });
         Arc::clone(family.series.entry(rendered).or_default())
     }
 
@@ -112,7 +116,9 @@ mod tests {
         let metrics = Metrics::new();
         let c = metrics.counter("vane_records_in_total", "Records read.", &[("role", "ingest")]);
         c.add(3);
-        metrics.counter("vane_records_in_total", "Records read.", &[("role", "ingest")]).inc();
+        metrics
+            .counter("vane_records_in_total", "Records read.", &[("role", "ingest")])
+            .inc();
         metrics.gauge("vane_consumer_lag_records", "Lag.", &[("role", "a\"b")]).set(7);
         let text = metrics.render();
         assert!(text.contains("# TYPE vane_records_in_total counter\n"), "{text}");

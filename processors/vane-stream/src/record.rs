@@ -34,7 +34,13 @@ pub struct OutRecord {
 
 impl OutRecord {
     pub fn new(topic: &str, key: impl Into<Vec<u8>>, value: Vec<u8>, timestamp_ms: i64) -> Self {
-        OutRecord { topic: topic.to_string(), key: key.into(), value, timestamp_ms, headers: Vec::new() }
+        OutRecord {
+            topic: topic.to_string(),
+            key: key.into(),
+            value,
+            timestamp_ms,
+            headers: Vec::new(),
+        }
     }
 
     pub fn with_header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Self {
@@ -56,7 +62,12 @@ pub struct TopicSpec {
 
 impl TopicSpec {
     pub fn new(name: &str, partitions: u32) -> Self {
-        TopicSpec { name: name.to_string(), partitions, compacted: false, retention: None }
+        TopicSpec {
+            name: name.to_string(),
+            partitions,
+            compacted: false,
+            retention: None,
+        }
     }
 
     pub fn compacted(mut self) -> Self {

@@ -45,7 +45,9 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
     }
 }
 
@@ -76,14 +78,25 @@ impl RunnerConfig {
 
 /// Runs `processor` until `shutdown` turns true. Returns an error only for failures that a
 /// retry cannot fix (the caller logs it and exits non-zero).
-pub async fn run<P: Processor>(log: Log, config: RunnerConfig, mut processor: P, clock: &dyn Clock, metrics: &Metrics, mut shutdown: watch::Receiver<bool>) -> Result<(), StreamError> {
+pub async fn run<P: Processor>(
+    log: Log,
+    config: RunnerConfig,
+    mut processor: P,
+    clock: &dyn Clock,
+    metrics: &Metrics,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), StreamError> {
     let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
     let mut consumer = log.consumer(Some(&config.group), &topics)?;
     let role = [("role", config.role)];
     let records_in = metrics.counter("vane_records_in_total", "Records read from the log by a role.", &role);
     let records_out = metrics.counter("vane_records_out_total", "Records written to the log by a role.", &role);
     let dead_letters = metrics.counter("vane_dlq_records_total", "Records sent to the dead-letter topic.", &role);
-    let lag = metrics.gauge("vane_consumer_lag_records", "Records in the assigned partitions not yet read.", &role);
+    let lag = metrics.gauge(
+        "vane_consumer_lag_records",
+        "Records in the assigned partitions not yet read.",
+        &role,
+    );
     let mut last_lag = tokio::time::Instant::now();
     let mut last_punctuation = clock.now_ms();
     let mut out = Vec::new();

@@ -23,7 +23,11 @@ pub struct TopicLayout {
 
 impl Default for TopicLayout {
     fn default() -> Self {
-        TopicLayout { partitions: 4, raw_retention: 2 * DAY, derived_retention: 30 * DAY }
+        TopicLayout {
+            partitions: 4,
+            raw_retention: 2 * DAY,
+            derived_retention: 30 * DAY,
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Behaviour specific to the embedded backend: durability across reopen, the data-dir lock,
 //! compaction and retention of segment files.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
+
 use std::time::Duration;
 
 use vane_stream::embedded::{EmbeddedConfig, EmbeddedLog};
@@ -13,7 +15,9 @@ fn small_segments(dir: &std::path::Path) -> EmbeddedConfig {
 }
 
 fn batch(topic: &str, keys: usize, round: usize, timestamp_ms: i64) -> Vec<OutRecord> {
-    (0..keys).map(|k| OutRecord::new(topic, format!("key-{k}"), format!("{k}:{round}").into_bytes(), timestamp_ms)).collect()
+    (0..keys)
+        .map(|k| OutRecord::new(topic, format!("key-{k}"), format!("{k}:{round}").into_bytes(), timestamp_ms))
+        .collect()
 }
 
 fn read_all(log: &EmbeddedLog, topic: &str) -> Vec<vane_stream::Record> {
@@ -90,7 +94,8 @@ async fn compaction_keeps_only_the_latest_record_per_key() {
 async fn retention_deletes_old_segments_only() {
     let dir = tempfile::tempdir().unwrap();
     let log = EmbeddedLog::open(small_segments(dir.path())).unwrap();
-    log.ensure_topics(&[TopicSpec::new("raw", 1).retention(Duration::from_secs(3600))]).unwrap();
+    log.ensure_topics(&[TopicSpec::new("raw", 1).retention(Duration::from_secs(3600))])
+        .unwrap();
     let hour_ms = 3_600_000;
     for round in 0..20 {
         log.send(&batch("raw", 5, round, 0)).await.unwrap();
@@ -101,5 +106,8 @@ async fn retention_deletes_old_segments_only() {
     log.maintain(10 * hour_ms + 1).unwrap();
     let left = read_all(&log, "raw");
     assert!(left.len() < 200 && left.len() >= 100, "{} left", left.len());
-    assert!(left.iter().filter(|r| r.timestamp_ms == 10 * hour_ms).count() == 100, "new records are all kept");
+    assert!(
+        left.iter().filter(|r| r.timestamp_ms == 10 * hour_ms).count() == 100,
+        "new records are all kept"
+    );
 }

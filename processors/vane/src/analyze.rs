@@ -59,7 +59,17 @@ fn options(args: &AnalyzeArgs) -> anyhow::Result<AnalyzeOptions> {
     if !problems.is_empty() {
         bail!("{}", problems.join("\n"));
     }
-    Ok(AnalyzeOptions { period: args.period, horizon: args.horizon, lambda: args.lambda, maxlag: args.maxlag, autolag, regression, level: args.level, range, ..AnalyzeOptions::default() })
+    Ok(AnalyzeOptions {
+        period: args.period,
+        horizon: args.horizon,
+        lambda: args.lambda,
+        maxlag: args.maxlag,
+        autolag,
+        regression,
+        level: args.level,
+        range,
+        ..AnalyzeOptions::default()
+    })
 }
 
 fn parse_range(text: &str) -> Result<Range, String> {

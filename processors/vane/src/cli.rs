@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "vane", version, about = "Event-sourced stream processor for metrics, SLAs and weather alerts")]
+#[command(
+    name = "vane",
+    version,
+    about = "Event-sourced stream processor for metrics, SLAs and weather alerts"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

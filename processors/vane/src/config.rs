@@ -71,7 +71,11 @@ struct KafkaSection {
 
 impl Default for KafkaSection {
     fn default() -> Self {
-        KafkaSection { brokers: String::new(), replication_factor: 1, properties: BTreeMap::new() }
+        KafkaSection {
+            brokers: String::new(),
+            replication_factor: 1,
+            properties: BTreeMap::new(),
+        }
     }
 }
 
@@ -88,7 +92,12 @@ struct HttpSection {
 
 impl Default for HttpSection {
     fn default() -> Self {
-        HttpSection { addr: "127.0.0.1:9464".into(), write_token: None, write_username: None, write_password: None }
+        HttpSection {
+            addr: "127.0.0.1:9464".into(),
+            write_token: None,
+            write_username: None,
+            write_password: None,
+        }
     }
 }
 
@@ -101,7 +110,10 @@ struct IngestSection {
 
 impl Default for IngestSection {
     fn default() -> Self {
-        IngestSection { drop_labels: Vec::new(), max_series_per_metric: 10_000 }
+        IngestSection {
+            drop_labels: Vec::new(),
+            max_series_per_metric: 10_000,
+        }
     }
 }
 
@@ -123,12 +135,15 @@ pub fn load(args: &ServerArgs, _role: Option<Role>) -> anyhow::Result<Config> {
     let mut table = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
-            text.parse::<toml::Table>().with_context(|| format!("config file {} is not valid TOML", path.display()))?
+            text.parse::<toml::Table>()
+                .with_context(|| format!("config file {} is not valid TOML", path.display()))?
         }
         None => toml::Table::new(),
     };
     overlay_env(&mut table, std::env::vars())?;
-    let file: FileConfig = toml::Value::Table(table).try_into().context("invalid configuration (file or VANE__ environment)")?;
+    let file: FileConfig = toml::Value::Table(table)
+        .try_into()
+        .context("invalid configuration (file or VANE__ environment)")?;
     validate(file, args)
 }
 
@@ -141,8 +156,14 @@ fn overlay_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, Stri
         let [section, key] = parts.as_slice() else {
             bail!("environment variable {name}: expected VANE__<SECTION>__<KEY>, e.g. VANE__HTTP__ADDR");
         };
-        let parsed = format!("v = {value}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v")).unwrap_or(toml::Value::String(value));
-        let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let parsed = format!("v = {value}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(value));
+        let entry = table
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         let toml::Value::Table(section_table) = entry else {
             bail!("environment variable {name}: [{section}] is not a section");
         };
@@ -177,7 +198,9 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
     let http_addr = match http_text.parse::<SocketAddr>() {
         Ok(addr) => addr,
         Err(_) => {
-            problems.push(format!("http address {http_text:?}: expected IP:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one)"));
+            problems.push(format!(
+                "http address {http_text:?}: expected IP:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one)"
+            ));
             SocketAddr::from(([127, 0, 0, 1], 9464))
         }
     };
@@ -206,17 +229,28 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         Some(kafka)
     };
     if !problems.is_empty() {
-        bail!("the configuration has {} problem(s):\n  - {}", problems.len(), problems.join("\n  - "));
+        bail!(
+            "the configuration has {} problem(s):\n  - {}",
+            problems.len(),
+            problems.join("\n  - ")
+        );
     }
     Ok(Config {
         data_dir: args.data_dir.clone().unwrap_or(file.log.data_dir),
         kafka,
         http_addr,
         write_auth,
-        topics: TopicLayout { partitions: file.log.partitions, raw_retention, derived_retention },
+        topics: TopicLayout {
+            partitions: file.log.partitions,
+            raw_retention,
+            derived_retention,
+        },
         segment_bytes: file.log.segment_bytes,
         maintenance_interval,
-        ingest: IngestConfig { drop_labels: file.ingest.drop_labels.into_iter().collect::<BTreeSet<_>>(), max_series_per_metric: file.ingest.max_series_per_metric },
+        ingest: IngestConfig {
+            drop_labels: file.ingest.drop_labels.into_iter().collect::<BTreeSet<_>>(),
+            max_series_per_metric: file.ingest.max_series_per_metric,
+        },
     })
 }
 
@@ -225,7 +259,12 @@ mod tests {
     use super::*;
 
     fn args() -> ServerArgs {
-        ServerArgs { data_dir: None, kafka: None, http_addr: None, config: None }
+        ServerArgs {
+            data_dir: None,
+            kafka: None,
+            http_addr: None,
+            config: None,
+        }
     }
 
     fn from(toml_text: &str, env: &[(&str, &str)]) -> anyhow::Result<Config> {
@@ -245,7 +284,15 @@ mod tests {
 
     #[test]
     fn environment_overrides_the_file() {
-        let config = from("[log]\npartitions = 2\n", &[("VANE__LOG__PARTITIONS", "8"), ("VANE__KAFKA__BROKERS", "k:9092"), ("VANE__HTTP__WRITE_TOKEN", "t0ken")]).unwrap();
+        let config = from(
+            "[log]\npartitions = 2\n",
+            &[
+                ("VANE__LOG__PARTITIONS", "8"),
+                ("VANE__KAFKA__BROKERS", "k:9092"),
+                ("VANE__HTTP__WRITE_TOKEN", "t0ken"),
+            ],
+        )
+        .unwrap();
         assert_eq!(config.topics.partitions, 8);
         assert_eq!(config.kafka.unwrap().brokers, "k:9092");
         assert_eq!(format!("{:?}", config.write_auth), "Bearer(***)");
@@ -253,9 +300,20 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_at_once() {
-        let error = from("[log]\npartitions = 0\nraw_retention = \"forever\"\n[http]\naddr = \"localhost\"\nwrite_username = \"u\"\n", &[]).unwrap_err().to_string();
+        let error = from(
+            "[log]\npartitions = 0\nraw_retention = \"forever\"\n[http]\naddr = \"localhost\"\nwrite_username = \"u\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("4 problem(s)"), "{error}");
-        assert!(error.contains("log.partitions") && error.contains("raw_retention") && error.contains("http address") && error.contains("write_password"), "{error}");
+        assert!(
+            error.contains("log.partitions")
+                && error.contains("raw_retention")
+                && error.contains("http address")
+                && error.contains("write_password"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -34,21 +34,30 @@ impl Roles {
 }
 
 pub fn run(config: Config, roles: Roles) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(serve(config, roles))
 }
 
 async fn open_log(config: &Config) -> anyhow::Result<Log> {
     let log = match &config.kafka {
-        Some(kafka) => Log::Kafka(KafkaLog::connect(kafka.clone()).with_context(|| format!("cannot create a Kafka client for {}", kafka.brokers))?),
+        Some(kafka) => {
+            Log::Kafka(KafkaLog::connect(kafka.clone()).with_context(|| format!("cannot create a Kafka client for {}", kafka.brokers))?)
+        }
         None => {
             let mut embedded = EmbeddedConfig::new(&config.data_dir);
             embedded.segment_bytes = config.segment_bytes;
-            let log = tokio::task::spawn_blocking(move || EmbeddedLog::open(embedded)).await.context("log recovery panicked")?;
+            let log = tokio::task::spawn_blocking(move || EmbeddedLog::open(embedded))
+                .await
+                .context("log recovery panicked")?;
             Log::Embedded(log.with_context(|| format!("cannot open the embedded log in {}", config.data_dir.display()))?)
         }
     };
-    log.ensure_topics(&config.topics.specs()).await.context("cannot create vane's topics (is the broker reachable?)")?;
+    log.ensure_topics(&config.topics.specs())
+        .await
+        .context("cannot create vane's topics (is the broker reachable?)")?;
     Ok(log)
 }
 
@@ -60,7 +69,9 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
     let (stop, stopping) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
 
-    let listener = tokio::net::TcpListener::bind(config.http_addr).await.with_context(|| format!("cannot listen on {} (--http-addr)", config.http_addr))?;
+    let listener = tokio::net::TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (--http-addr)", config.http_addr))?;
     let http_addr = listener.local_addr().context("no local address")?;
     let state = Arc::new(HttpState {
         log: log.clone(),
@@ -76,7 +87,10 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         let shutdown = async move {
             let _ = http_stop.wait_for(|stop| *stop).await;
         };
-        if let Err(error) = axum::serve(listener, vane_http::router(state)).with_graceful_shutdown(shutdown).await {
+        if let Err(error) = axum::serve(listener, vane_http::router(state))
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::error!(%error, "http server failed");
         }
     });

@@ -1,16 +1,39 @@
 //! `vane analyze` as other tools call it: the JSON contract, and clear errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
+
 use std::process::Command;
 
 const VANE: &str = env!("CARGO_BIN_EXE_vane");
 
 #[test]
 fn json_output_follows_the_contract() {
-    let csv = concat!(env!("CARGO_MANIFEST_DIR"), "/../vane-analytics/tests/data/ec2_cpu_utilization_24ae8d.csv");
-    let output = Command::new(VANE).args(["analyze", csv, "--json", "--range", ":60", "--horizon", "12"]).output().unwrap();
+    let csv = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../vane-analytics/tests/data/ec2_cpu_utilization_24ae8d.csv"
+    );
+    let output = Command::new(VANE)
+        .args(["analyze", csv, "--json", "--range", ":60", "--horizon", "12"])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is one JSON value");
-    for key in ["n", "aggregates", "adf", "hp", "acf", "acf_confint", "pacf", "decomposition", "stl", "forecast", "forecasts", "violation", "missing", "timings_ms"] {
+    for key in [
+        "n",
+        "aggregates",
+        "adf",
+        "hp",
+        "acf",
+        "acf_confint",
+        "pacf",
+        "decomposition",
+        "stl",
+        "forecast",
+        "forecasts",
+        "violation",
+        "missing",
+        "timings_ms",
+    ] {
         assert!(report.get(key).is_some(), "missing key {key}");
     }
     let n = report["n"].as_u64().unwrap() as usize;
@@ -29,7 +52,10 @@ fn bad_files_and_flags_fail_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("x.csv");
     std::fs::write(&file, "timestamp,value\n2024-01-01 00:00:00,1\n").unwrap();
-    let output = Command::new(VANE).args(["analyze", file.to_str().unwrap(), "--regression", "quadratic", "--level", "2"]).output().unwrap();
+    let output = Command::new(VANE)
+        .args(["analyze", file.to_str().unwrap(), "--regression", "quadratic", "--level", "2"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("--regression") && stderr.contains("--level"), "{stderr}");

@@ -1,6 +1,8 @@
 //! Acceptance: kill -9 during ingestion, restart, and every acknowledged sample is in the log,
 //! on both backends. "Acknowledged" is a 2xx answer to a remote-write request.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
+
 mod common;
 
 use std::collections::BTreeSet;
@@ -20,10 +22,21 @@ fn request(request: u64) -> (Vec<u8>, Vec<(String, i64)>) {
     let mut expected = Vec::new();
     for series in 0..10 {
         let labels = vec![
-            proto::Label { name: "__name__".into(), value: "crash_test_value".into() },
-            proto::Label { name: "series".into(), value: series.to_string() },
+            proto::Label {
+                name: "__name__".into(),
+                value: "crash_test_value".into(),
+            },
+            proto::Label {
+                name: "series".into(),
+                value: series.to_string(),
+            },
         ];
-        let samples: Vec<proto::Sample> = (0..50).map(|i| proto::Sample { value: i as f64, timestamp: 1_700_000_000_000 + (request * 50 + i) as i64 }).collect();
+        let samples: Vec<proto::Sample> = (0..50)
+            .map(|i| proto::Sample {
+                value: i as f64,
+                timestamp: 1_700_000_000_000 + (request * 50 + i) as i64,
+            })
+            .collect();
         for sample in &samples {
             expected.push((series.to_string(), sample.timestamp));
         }
@@ -40,10 +53,10 @@ fn load(addr: String, stop: Arc<AtomicBool>, acknowledged: Arc<Mutex<Vec<(String
             let (body, samples) = request(sent);
             sent += 1;
             let headers = [("Content-Encoding", "snappy"), ("Content-Type", "application/x-protobuf")];
-            if let Ok((status, _)) = vane_testkit::http(&addr, "POST", "/api/v1/write", &headers, &body) {
-                if (200..300).contains(&status) {
-                    acknowledged.lock().unwrap().extend(samples);
-                }
+            if let Ok((status, _)) = vane_testkit::http(&addr, "POST", "/api/v1/write", &headers, &body)
+                && (200..300).contains(&status)
+            {
+                acknowledged.lock().unwrap().extend(samples);
             }
         }
         sent
@@ -65,7 +78,10 @@ fn crash_while_loading(args: &[&str]) -> Vec<(String, i64)> {
 }
 
 fn assert_all_present(acknowledged: &[(String, i64)], events: &[vane_events::MetricSampleEvent]) {
-    let stored: BTreeSet<(String, i64)> = events.iter().map(|e| (e.sample.series.labels["series"].clone(), e.sample.timestamp_ms)).collect();
+    let stored: BTreeSet<(String, i64)> = events
+        .iter()
+        .map(|e| (e.sample.series.labels["series"].clone(), e.sample.timestamp_ms))
+        .collect();
     let missing = acknowledged.iter().filter(|s| !stored.contains(s)).count();
     assert_eq!(missing, 0, "{missing} of {} acknowledged samples were lost", acknowledged.len());
 }
@@ -87,7 +103,9 @@ fn embedded_kill9_loses_no_acknowledged_sample() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_kill9_loses_no_acknowledged_sample() {
-    let Some(broker) = Broker::start_or_skip("kafka_kill9_loses_no_acknowledged_sample") else { return };
+    let Some(broker) = Broker::start_or_skip("kafka_kill9_loses_no_acknowledged_sample") else {
+        return;
+    };
     let work = tempfile::tempdir().unwrap();
     let data_dir = work.path().to_str().unwrap().to_string();
     let bootstrap = broker.bootstrap();

@@ -2,6 +2,8 @@
 //! `vane.dlq` (one dead letter each), valid records after it reach `vane.metrics.samples`, and
 //! `/healthz` stays 200 throughout.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
+
 mod common;
 
 use std::time::Duration;
@@ -14,11 +16,28 @@ use vane_testkit::{Broker, VaneProcess};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_goes_to_the_dead_letter_topic_and_valid_records_go_through() {
-    let Some(broker) = Broker::start_or_skip("garbage_goes_to_the_dead_letter_topic") else { return };
+    let Some(broker) = Broker::start_or_skip("garbage_goes_to_the_dead_letter_topic") else {
+        return;
+    };
     let work = tempfile::tempdir().unwrap();
-    let vane = VaneProcess::start(VANE, &["up", "--kafka", &broker.bootstrap(), "--http-addr", "127.0.0.1:0", "--data-dir", work.path().to_str().unwrap()], &[]);
+    let vane = VaneProcess::start(
+        VANE,
+        &[
+            "up",
+            "--kafka",
+            &broker.bootstrap(),
+            "--http-addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            work.path().to_str().unwrap(),
+        ],
+        &[],
+    );
     let outside = Log::Kafka(KafkaLog::connect(KafkaConfig::new(&broker.bootstrap())).unwrap());
-    outside.ensure_topics(&vane_stream::topics::TopicLayout::default().specs()).await.unwrap();
+    outside
+        .ensure_topics(&vane_stream::topics::TopicLayout::default().specs())
+        .await
+        .unwrap();
 
     let mut garbage = Vec::new();
     for i in 0..1000 {
@@ -33,7 +52,11 @@ async fn garbage_goes_to_the_dead_letter_topic_and_valid_records_go_through() {
     outside.send(&garbage).await.unwrap();
     let mut valid = Vec::new();
     for i in 0..100 {
-        let json = format!("{{\"name\":\"node_filefd_allocated\",\"labels\":{{\"instance\":\"h{}\"}},\"timestamp\":{},\"value\":{i}}}", i % 5, 1_700_000_000 + i);
+        let json = format!(
+            "{{\"name\":\"node_filefd_allocated\",\"labels\":{{\"instance\":\"h{}\"}},\"timestamp\":{},\"value\":{i}}}",
+            i % 5,
+            1_700_000_000 + i
+        );
         valid.push(OutRecord::new(topics::METRICS_INGEST, format!("v{i}"), json.into_bytes(), 0));
     }
     outside.send(&valid).await.unwrap();
@@ -52,7 +75,11 @@ async fn garbage_goes_to_the_dead_letter_topic_and_valid_records_go_through() {
     let decoded = decode_samples(&samples);
     assert_eq!(decoded.len(), 100);
     for (record, event) in samples.iter().zip(&decoded) {
-        assert_eq!(record.key.as_deref(), Some(event.sample.series_id.to_string().as_bytes()), "re-keyed by series id");
+        assert_eq!(
+            record.key.as_deref(),
+            Some(event.sample.series_id.to_string().as_bytes()),
+            "re-keyed by series id"
+        );
     }
     assert!(vane.stop().success());
 }

@@ -35,7 +35,10 @@ pub struct Groups {
 
 impl Groups {
     pub fn new(dir: PathBuf) -> Self {
-        Groups { dir, state: Mutex::new((0, HashMap::new())) }
+        Groups {
+            dir,
+            state: Mutex::new((0, HashMap::new())),
+        }
     }
 
     fn with<T>(&self, name: &str, f: impl FnOnce(&mut Group, &mut u64) -> T) -> T {
@@ -121,7 +124,15 @@ impl EmbeddedConsumer {
     pub(super) fn new(log: EmbeddedLog, group: Option<&str>, topics: &[&str]) -> Self {
         let group = group.map(|name| (name.to_string(), log.inner().groups.join(name)));
         let data = log.subscribe_data();
-        EmbeddedConsumer { log, group, topics: topics.iter().map(|t| t.to_string()).collect(), generation: None, positions: Vec::new(), next: 0, data }
+        EmbeddedConsumer {
+            log,
+            group,
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            generation: None,
+            positions: Vec::new(),
+            next: 0,
+            data,
+        }
     }
 
     fn all_partitions(&self) -> Vec<TopicPartition> {
@@ -169,7 +180,9 @@ impl EmbeddedConsumer {
             let count = self.positions.len();
             for step in 0..count {
                 let index = (self.next + step) % count;
-                let Some(((topic, partition), position)) = self.positions.get_mut(index) else { continue };
+                let Some(((topic, partition), position)) = self.positions.get_mut(index) else {
+                    continue;
+                };
                 let (records, next) = self.log.fetch(topic, *partition, *position, max - out.len())?;
                 *position = next;
                 out.extend(records);
@@ -193,7 +206,11 @@ impl EmbeddedConsumer {
     /// Commits the next offsets to read. Partitions no longer assigned are ignored.
     pub fn commit(&mut self, offsets: &[(TopicPartition, u64)]) -> Result<(), StreamError> {
         let Some((name, _)) = &self.group else { return Ok(()) };
-        let owned: Vec<(TopicPartition, u64)> = offsets.iter().filter(|(tp, _)| self.positions.iter().any(|(mine, _)| mine == tp)).cloned().collect();
+        let owned: Vec<(TopicPartition, u64)> = offsets
+            .iter()
+            .filter(|(tp, _)| self.positions.iter().any(|(mine, _)| mine == tp))
+            .cloned()
+            .collect();
         self.log.inner().groups.commit(name, &owned)
     }
 

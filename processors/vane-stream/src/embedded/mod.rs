@@ -36,7 +36,10 @@ pub struct EmbeddedConfig {
 
 impl EmbeddedConfig {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        EmbeddedConfig { dir: dir.into(), segment_bytes: 128 * 1024 * 1024 }
+        EmbeddedConfig {
+            dir: dir.into(),
+            segment_bytes: 128 * 1024 * 1024,
+        }
     }
 }
 
@@ -77,7 +80,12 @@ impl EmbeddedLog {
         fs::create_dir_all(dir.join("log")).map_err(|e| StreamError::io(dir, e))?;
         fs::create_dir_all(dir.join("groups")).map_err(|e| StreamError::io(dir, e))?;
         let lock_path = dir.join("LOCK");
-        let lock = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| StreamError::io(&lock_path, e))?;
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StreamError::io(&lock_path, e))?;
         if lock.try_lock().is_err() {
             return Err(StreamError::Locked(dir.display().to_string()));
         }
@@ -105,9 +113,18 @@ impl EmbeddedLog {
             let path = entry.map_err(|e| StreamError::io(&log_dir, e))?.path();
             let meta_path = path.join("topic.json");
             let Ok(text) = fs::read_to_string(&meta_path) else { continue };
-            let meta: TopicMeta = serde_json::from_str(&text).map_err(|e| StreamError::Corrupt { path: meta_path.display().to_string(), position: 0, reason: e.to_string() })?;
+            let meta: TopicMeta = serde_json::from_str(&text).map_err(|e| StreamError::Corrupt {
+                path: meta_path.display().to_string(),
+                position: 0,
+                reason: e.to_string(),
+            })?;
             let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            let spec = TopicSpec { name, partitions: meta.partitions, compacted: meta.compacted, retention: meta.retention_ms.map(Duration::from_millis) };
+            let spec = TopicSpec {
+                name,
+                partitions: meta.partitions,
+                compacted: meta.compacted,
+                retention: meta.retention_ms.map(Duration::from_millis),
+            };
             self.open_topic(spec, &path)?;
         }
         Ok(())
@@ -119,8 +136,15 @@ impl EmbeddedLog {
             let partition = Partition::open(path.join(id.to_string()), &spec.name, id, self.inner.config.segment_bytes)?;
             partitions.push(Arc::new(partition));
         }
-        let topic = Arc::new(Topic { spec: spec.clone(), partitions });
-        self.inner.topics.write().unwrap_or_else(|p| p.into_inner()).insert(spec.name, Arc::clone(&topic));
+        let topic = Arc::new(Topic {
+            spec: spec.clone(),
+            partitions,
+        });
+        self.inner
+            .topics
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(spec.name, Arc::clone(&topic));
         Ok(topic)
     }
 
@@ -131,7 +155,11 @@ impl EmbeddedLog {
             let path = self.log_dir().join(&spec.name);
             let existing = self.topic(&spec.name).ok();
             let partitions = existing.as_ref().map_or(spec.partitions, |t| t.spec.partitions);
-            let meta = TopicMeta { partitions, compacted: spec.compacted, retention_ms: spec.retention.map(|r| r.as_millis() as u64) };
+            let meta = TopicMeta {
+                partitions,
+                compacted: spec.compacted,
+                retention_ms: spec.retention.map(|r| r.as_millis() as u64),
+            };
             fs::create_dir_all(&path).map_err(|e| StreamError::io(&path, e))?;
             let meta_path = path.join("topic.json");
             let text = serde_json::to_string_pretty(&meta).unwrap_or_default();
@@ -140,8 +168,15 @@ impl EmbeddedLog {
                 Some(topic) => {
                     let mut updated = spec.clone();
                     updated.partitions = partitions;
-                    let topic = Arc::new(Topic { spec: updated, partitions: topic.partitions.clone() });
-                    self.inner.topics.write().unwrap_or_else(|p| p.into_inner()).insert(spec.name.clone(), topic);
+                    let topic = Arc::new(Topic {
+                        spec: updated,
+                        partitions: topic.partitions.clone(),
+                    });
+                    self.inner
+                        .topics
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(spec.name.clone(), topic);
                 }
                 None => {
                     self.open_topic(spec.clone(), &path)?;
@@ -158,11 +193,15 @@ impl EmbeddedLog {
 
     pub(crate) fn partition(&self, topic: &str, partition: u32) -> Result<Arc<Partition>, StreamError> {
         let topic = self.topic(topic)?;
-        topic.partitions.get(partition as usize).cloned().ok_or(StreamError::UnknownPartition {
-            topic: topic.spec.name.clone(),
-            partition,
-            partitions: topic.spec.partitions,
-        })
+        topic
+            .partitions
+            .get(partition as usize)
+            .cloned()
+            .ok_or(StreamError::UnknownPartition {
+                topic: topic.spec.name.clone(),
+                partition,
+                partitions: topic.spec.partitions,
+            })
     }
 
     pub fn partition_count(&self, topic: &str) -> Result<u32, StreamError> {
@@ -211,7 +250,14 @@ impl EmbeddedLog {
 
     /// Retention and compaction of every topic, given the current time.
     pub fn maintain(&self, now_ms: i64) -> Result<(), StreamError> {
-        let topics: Vec<Arc<Topic>> = self.inner.topics.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        let topics: Vec<Arc<Topic>> = self
+            .inner
+            .topics
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
         for topic in topics {
             for partition in &topic.partitions {
                 if let Some(retention) = topic.spec.retention {

@@ -94,12 +94,22 @@ impl Partition {
         let mut frames = Vec::with_capacity(records.len());
         for record in records {
             let start = buffer.len();
-            segment::encode_frame(&mut buffer, offset, record.timestamp_ms, Some(&record.key), &record.value, &record.headers);
+            segment::encode_frame(
+                &mut buffer,
+                offset,
+                record.timestamp_ms,
+                Some(&record.key),
+                &record.value,
+                &record.headers,
+            );
             frames.push((offset, record.timestamp_ms, start, buffer.len() - start));
             offset += 1;
         }
         let position = active.size;
-        active.file.write_all_at(&buffer, position).map_err(|e| StreamError::io(&active.path, e))?;
+        active
+            .file
+            .write_all_at(&buffer, position)
+            .map_err(|e| StreamError::io(&active.path, e))?;
         for (record_offset, timestamp, start, len) in frames {
             active.note_appended(record_offset, timestamp, position + start as u64, len as u64);
         }
@@ -132,7 +142,13 @@ impl Partition {
                 };
                 from = from.max(segment.base_offset);
                 let following_base = state.segments.get(index + 1).map(|s| s.base_offset);
-                (Arc::clone(&segment.file), segment.path.clone(), segment.position_for(from), segment.size, following_base)
+                (
+                    Arc::clone(&segment.file),
+                    segment.path.clone(),
+                    segment.position_for(from),
+                    segment.size,
+                    following_base,
+                )
             };
             let before = out.len();
             let reached = read_frames(&file, &path, position, size, from, end, max, &self.topic, self.id, &mut out)?;
@@ -174,7 +190,10 @@ impl Partition {
         for index in 0..closed {
             let Some(segment) = state.segments.get(index) else { break };
             let (base, next) = (segment.base_offset, segment.next_offset);
-            let in_segment: Vec<&Record> = records.iter().filter(|r| r.offset >= base && r.offset < next && r.offset < end).collect();
+            let in_segment: Vec<&Record> = records
+                .iter()
+                .filter(|r| r.offset >= base && r.offset < next && r.offset < end)
+                .collect();
             let keep: Vec<&&Record> = in_segment.iter().filter(|r| latest.get(&r.key) == Some(&r.offset)).collect();
             if keep.len() == in_segment.len() {
                 continue;
@@ -184,14 +203,27 @@ impl Partition {
             let mut frames = Vec::new();
             for record in &keep {
                 let start = buffer.len();
-                segment::encode_frame(&mut buffer, record.offset, record.timestamp_ms, record.key.as_deref(), &record.value, &record.headers);
+                segment::encode_frame(
+                    &mut buffer,
+                    record.offset,
+                    record.timestamp_ms,
+                    record.key.as_deref(),
+                    &record.value,
+                    &record.headers,
+                );
                 frames.push((record.offset, record.timestamp_ms, start, buffer.len() - start));
             }
             fs::write(&temp, &buffer).map_err(|e| StreamError::io(&temp, e))?;
-            fs::File::open(&temp).and_then(|f| f.sync_all()).map_err(|e| StreamError::io(&temp, e))?;
+            fs::File::open(&temp)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| StreamError::io(&temp, e))?;
             let path = self.dir.join(segment::file_name(base));
             fs::rename(&temp, &path).map_err(|e| StreamError::io(&path, e))?;
-            let file = fs::OpenOptions::new().read(true).write(true).open(&path).map_err(|e| StreamError::io(&path, e))?;
+            let file = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| StreamError::io(&path, e))?;
             let mut rewritten = Segment::create_from(path, Arc::new(file), base);
             for (offset, timestamp, start, len) in frames {
                 rewritten.note_appended(offset, timestamp, start as u64, len as u64);
@@ -228,7 +260,18 @@ impl Segment {
 /// Reads frames from `position` up to `size`, appending those with `from ≤ offset < end`.
 /// Returns whether the end of the segment was reached.
 #[allow(clippy::too_many_arguments)]
-fn read_frames(file: &fs::File, path: &std::path::Path, mut position: u64, size: u64, from: u64, end: u64, max: usize, topic: &str, partition: u32, out: &mut Vec<Record>) -> Result<bool, StreamError> {
+fn read_frames(
+    file: &fs::File,
+    path: &std::path::Path,
+    mut position: u64,
+    size: u64,
+    from: u64,
+    end: u64,
+    max: usize,
+    topic: &str,
+    partition: u32,
+    out: &mut Vec<Record>,
+) -> Result<bool, StreamError> {
     let mut buffer = Vec::new();
     while position < size && out.len() < max {
         let want = ((size - position) as usize).min(FETCH_BYTES);
@@ -252,7 +295,11 @@ fn read_frames(file: &fs::File, path: &std::path::Path, mut position: u64, size:
                 Frame::Partial { needed } => {
                     if at == 0 {
                         if needed > segment::MAX_FRAME || position + needed as u64 > size {
-                            return Err(StreamError::Corrupt { path: path.display().to_string(), position, reason: "frame runs past the segment end".into() });
+                            return Err(StreamError::Corrupt {
+                                path: path.display().to_string(),
+                                position,
+                                reason: "frame runs past the segment end".into(),
+                            });
                         }
                         buffer.resize(needed, 0);
                         file.read_exact_at(&mut buffer, position).map_err(|e| StreamError::io(path, e))?;
@@ -261,7 +308,11 @@ fn read_frames(file: &fs::File, path: &std::path::Path, mut position: u64, size:
                     break;
                 }
                 Frame::Corrupt(reason) => {
-                    return Err(StreamError::Corrupt { path: path.display().to_string(), position: position + at as u64, reason });
+                    return Err(StreamError::Corrupt {
+                        path: path.display().to_string(),
+                        position: position + at as u64,
+                        reason,
+                    });
                 }
             }
         }

@@ -59,9 +59,11 @@ pub fn encode_frame(out: &mut Vec<u8>, offset: u64, timestamp_ms: i64, key: Opti
     }
     let body_len = (out.len() - start - FRAME_HEADER) as u32;
     let crc = crc32fast::hash(out.get(start + FRAME_HEADER..).unwrap_or_default());
-    if let Some(header) = out.get_mut(start..start + FRAME_HEADER) {
-        header[..4].copy_from_slice(&body_len.to_le_bytes());
-        header[4..].copy_from_slice(&crc.to_le_bytes());
+    let mut header = [0u8; FRAME_HEADER];
+    header[..4].copy_from_slice(&body_len.to_le_bytes());
+    header[4..].copy_from_slice(&crc.to_le_bytes());
+    if let Some(slot) = out.get_mut(start..start + FRAME_HEADER) {
+        slot.copy_from_slice(&header);
     }
 }
 
@@ -102,7 +104,9 @@ pub fn decode_frame(buf: &[u8], topic: &str, partition: u32) -> Frame {
         return Frame::Corrupt(format!("frame length {body_len} exceeds the limit"));
     }
     let Some(body) = buf.get(FRAME_HEADER..FRAME_HEADER + body_len) else {
-        return Frame::Partial { needed: FRAME_HEADER + body_len };
+        return Frame::Partial {
+            needed: FRAME_HEADER + body_len,
+        };
     };
     if crc32fast::hash(body) != u32::from_le_bytes(crc) {
         return Frame::Corrupt("checksum mismatch".to_string());
@@ -118,7 +122,11 @@ fn decode_body(body: &[u8], topic: &str, partition: u32) -> Option<Record> {
     let offset = u64::from_le_bytes(c.array()?);
     let timestamp_ms = i64::from_le_bytes(c.array()?);
     let key_len = i32::from_le_bytes(c.array()?);
-    let key = if key_len < 0 { None } else { Some(c.take(key_len as usize)?.to_vec()) };
+    let key = if key_len < 0 {
+        None
+    } else {
+        Some(c.take(key_len as usize)?.to_vec())
+    };
     let value_len = u32::from_le_bytes(c.array()?) as usize;
     let value = c.take(value_len)?.to_vec();
     let count = u16::from_le_bytes(c.array()?);
@@ -132,7 +140,15 @@ fn decode_body(body: &[u8], topic: &str, partition: u32) -> Option<Record> {
     if c.at != body.len() {
         return None;
     }
-    Some(Record { topic: topic.to_string(), partition, offset, timestamp_ms, key, value, headers })
+    Some(Record {
+        topic: topic.to_string(),
+        partition,
+        offset,
+        timestamp_ms,
+        key,
+        value,
+        headers,
+    })
 }
 
 /// File name of the segment starting at `base_offset`.
@@ -144,7 +160,13 @@ impl Segment {
     /// Creates an empty segment file.
     pub fn create(dir: &Path, base_offset: u64) -> Result<Segment, StreamError> {
         let path = dir.join(file_name(base_offset));
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).map_err(|e| StreamError::io(&path, e))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| StreamError::io(&path, e))?;
         Ok(Segment::empty(path, Arc::new(file), base_offset))
     }
 
@@ -154,13 +176,26 @@ impl Segment {
     }
 
     fn empty(path: PathBuf, file: Arc<File>, base_offset: u64) -> Segment {
-        Segment { base_offset, path, file, size: 0, next_offset: base_offset, max_timestamp_ms: i64::MIN, index: Vec::new(), bytes_since_index: INDEX_EVERY_BYTES }
+        Segment {
+            base_offset,
+            path,
+            file,
+            size: 0,
+            next_offset: base_offset,
+            max_timestamp_ms: i64::MIN,
+            index: Vec::new(),
+            bytes_since_index: INDEX_EVERY_BYTES,
+        }
     }
 
     /// Opens a segment, rebuilding its index; a torn tail is truncated when `repair` is set
     /// (the last segment) and is an error otherwise.
     pub fn open(path: PathBuf, base_offset: u64, repair: bool, topic: &str, partition: u32) -> Result<Segment, StreamError> {
-        let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|e| StreamError::io(&path, e))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StreamError::io(&path, e))?;
         let length = file.metadata().map_err(|e| StreamError::io(&path, e))?.len();
         let mut segment = Segment::empty(path, Arc::new(file), base_offset);
         let mut position = 0u64;
@@ -168,7 +203,10 @@ impl Segment {
         while position < length {
             let want = ((length - position) as usize).min(1 << 20);
             buffer.resize(want, 0);
-            segment.file.read_exact_at(&mut buffer, position).map_err(|e| StreamError::io(&segment.path, e))?;
+            segment
+                .file
+                .read_exact_at(&mut buffer, position)
+                .map_err(|e| StreamError::io(&segment.path, e))?;
             let mut at = 0usize;
             let mut progressed = false;
             while position + (at as u64) < length {
@@ -184,7 +222,10 @@ impl Segment {
                         }
                         if !progressed && needed > buffer.len() {
                             buffer.resize(needed, 0);
-                            segment.file.read_exact_at(&mut buffer, position).map_err(|e| StreamError::io(&segment.path, e))?;
+                            segment
+                                .file
+                                .read_exact_at(&mut buffer, position)
+                                .map_err(|e| StreamError::io(&segment.path, e))?;
                             continue;
                         }
                         break;
@@ -199,7 +240,11 @@ impl Segment {
 
     fn torn(mut self, position: u64, repair: bool, reason: &str) -> Result<Segment, StreamError> {
         if !repair {
-            return Err(StreamError::Corrupt { path: self.path.display().to_string(), position, reason: reason.to_string() });
+            return Err(StreamError::Corrupt {
+                path: self.path.display().to_string(),
+                position,
+                reason: reason.to_string(),
+            });
         }
         tracing::warn!(path = %self.path.display(), position, reason, "truncating the unacknowledged tail of a log segment");
         self.file.set_len(position).map_err(|e| StreamError::io(&self.path, e))?;
@@ -239,7 +284,9 @@ mod tests {
         let mut buf = Vec::new();
         let headers = vec![("traceparent".to_string(), b"00-abc".to_vec())];
         encode_frame(&mut buf, 7, 1234, Some(b"key"), b"value", &headers);
-        let Frame::Complete(record, len) = decode_frame(&buf, "t", 2) else { panic!("not complete") };
+        let Frame::Complete(record, len) = decode_frame(&buf, "t", 2) else {
+            panic!("not complete")
+        };
         assert_eq!(len, buf.len());
         assert_eq!((record.offset, record.timestamp_ms, record.partition), (7, 1234, 2));
         assert_eq!(record.key.as_deref(), Some(&b"key"[..]));

@@ -54,7 +54,10 @@ impl Syncer {
     /// Waits until the round that covers `ticket` has fsynced.
     pub async fn wait(&self, ticket: u64) -> Result<(), StreamError> {
         let mut synced = self.synced.clone();
-        let state = synced.wait_for(|(done, failed)| *done >= ticket || failed.is_some()).await.map_err(|_| StreamError::Closed)?;
+        let state = synced
+            .wait_for(|(done, failed)| *done >= ticket || failed.is_some())
+            .await
+            .map_err(|_| StreamError::Closed)?;
         match &state.1 {
             Some(reason) => Err(StreamError::io("log", std::io::Error::other(reason.clone()))),
             None => Ok(()),

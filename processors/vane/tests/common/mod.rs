@@ -1,6 +1,6 @@
 //! Shared helpers of the binary's end-to-end tests: reading what vane wrote to its log.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -34,17 +34,20 @@ pub async fn read_until(log: &Log, topic: &str, timeout: Duration, done: impl Fn
 
 pub fn decode_samples(records: &[Record]) -> Vec<MetricSampleEvent> {
     let codec = Codec::<MetricSampleEvent>::new().expect("codec");
-    records.iter().map(|r| codec.decode(&r.value).expect("samples topic holds valid Avro")).collect()
+    records
+        .iter()
+        .map(|r| codec.decode(&r.value).expect("samples topic holds valid Avro"))
+        .collect()
 }
 
 /// Polls `url` on `addr` until the body satisfies `ok`.
 pub fn wait_http(addr: &str, path: &str, timeout: Duration, ok: impl Fn(u16, &str) -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if let Ok((status, body)) = vane_testkit::http(addr, "GET", path, &[], b"") {
-            if ok(status, &String::from_utf8_lossy(&body)) {
-                return true;
-            }
+        if let Ok((status, body)) = vane_testkit::http(addr, "GET", path, &[], b"")
+            && ok(status, &String::from_utf8_lossy(&body))
+        {
+            return true;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -53,5 +56,7 @@ pub fn wait_http(addr: &str, path: &str, timeout: Duration, ok: impl Fn(u16, &st
 
 /// The value of a metric line `name{labels} value` in /metrics output (0 when absent).
 pub fn metric_value(text: &str, series: &str) -> f64 {
-    text.lines().find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0.0)
+    text.lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or(0.0)
 }
