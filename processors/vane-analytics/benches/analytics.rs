@@ -57,6 +57,7 @@ fn bench(c: &mut Criterion) {
                     horizon: 10,
                     period: Some(288),
                     max_pq: 2,
+                    d: None,
                 },
             )
             .unwrap()

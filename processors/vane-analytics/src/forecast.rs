@@ -205,6 +205,9 @@ pub struct ForecastOptions {
     pub period: Option<usize>,
     /// Largest AR and MA order searched.
     pub max_pq: usize,
+    /// ARIMA differencing order; from the default ADF test (`d = 0` when stationary) when
+    /// `None`. Callers that already ran that test pass its answer.
+    pub d: Option<usize>,
 }
 
 /// All fitted candidates, the index of the served one, and the candidates that failed.
@@ -279,10 +282,10 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
             Err(e) => failed.push((spec.name(), e)),
         }
     }
-    let d = match adfuller(y, &AdfOptions::default()) {
+    let d = o.d.unwrap_or_else(|| match adfuller(y, &AdfOptions::default()) {
         Ok(r) if r.stationary => 0,
         _ => 1,
-    };
+    });
     match arima::search(y, d, o.max_pq) {
         Ok(m) => {
             let mae = backtest_mae(y, h, |o, k| m.forecast_from(o, k));
@@ -320,6 +323,7 @@ mod tests {
                 horizon: 5,
                 period: None,
                 max_pq: 1,
+                d: None,
             },
         )
         .unwrap();

@@ -210,10 +210,15 @@ pub fn analyze(series: &Series, options: &AnalyzeOptions, stopwatch: &mut dyn Fn
     let horizon = options.horizon.max(1);
     // Seasonal Holt-Winters needs two full cycles; a longer period is dropped, not fatal.
     let fc_period = period.filter(|p| *p >= 2 && x.len() > 2 * p);
+    // The ARIMA differencing order comes from the default ADF test; reuse it when it ran.
+    let d = (adf_opts == AdfOptions::default())
+        .then(|| adf.as_ref().map(|r| usize::from(!r.stationary)))
+        .flatten();
     let fopts = ForecastOptions {
         horizon,
         period: fc_period,
         max_pq: options.max_pq,
+        d,
     };
     let mut forecast = None;
     let mut forecasts = Vec::new();

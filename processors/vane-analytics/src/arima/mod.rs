@@ -3,16 +3,19 @@
 //! The series is differenced `d` times; on the differences `w` the model is
 //! `w_t - mu = sum phi_i (w_{t-i} - mu) + e_t + sum theta_j e_{t-j}` (a mean only when `d = 0`, as
 //! statsmodels' `ARIMA` default trend). Residuals start at `t = p` with earlier errors zero;
-//! parameters minimise their sum of squares by Nelder-Mead, restricted to stationary AR and
-//! invertible MA polynomials (checked by the step-down recursion), from Hannan-Rissanen starting
-//! values (one long autoregression per search gives the innovations for every order). Forecast variance uses the psi
-//! weights of the integrated model.
+//! parameters minimise their sum of squares by Levenberg-Marquardt ([`css`]), restricted to
+//! stationary AR and invertible MA polynomials (checked by the step-down recursion), from
+//! Hannan-Rissanen starting values (one long autoregression per search gives the innovations for
+//! every order). Forecast variance uses the psi weights of the integrated model.
 
 #![allow(clippy::indexing_slicing)] // lags never exceed the differenced length, checked on entry
 
 use crate::error::{AnalyticsError, Result, check_varying};
-use crate::linalg::ols;
 use crate::optim::nelder_mead;
+
+mod css;
+
+use css::{css, hannan_rissanen, levenberg_marquardt, long_ar_residuals, residuals};
 
 /// Orders of an ARIMA model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,96 +68,6 @@ fn difference(y: &[f64], d: usize) -> Vec<f64> {
         w = w.windows(2).map(|p| p[1] - p[0]).collect();
     }
     w
-}
-
-fn residuals(w: &[f64], mean: f64, ar: &[f64], ma: &[f64]) -> (Vec<f64>, f64) {
-    let p = ar.len();
-    let mut e = vec![0.0; w.len()];
-    let mut sse = 0.0;
-    for t in p..w.len() {
-        let mut v = w[t] - mean;
-        for (i, a) in ar.iter().enumerate() {
-            v -= a * (w[t - 1 - i] - mean);
-        }
-        for (j, b) in ma.iter().enumerate() {
-            if t > j {
-                v -= b * e[t - 1 - j];
-            }
-        }
-        e[t] = v;
-        sse += v * v;
-    }
-    (e, sse)
-}
-
-/// Sum of squares of [`residuals`] without storing them.
-fn css(w: &[f64], mean: f64, ar: &[f64], ma: &[f64]) -> f64 {
-    let p = ar.len();
-    let q = ma.len();
-    // recent[j] holds e_{t-1-j}; zero before the first residual.
-    let mut recent = vec![0.0; q];
-    let mut sse = 0.0;
-    for t in p..w.len() {
-        let mut v = w[t] - mean;
-        for (i, a) in ar.iter().enumerate() {
-            v -= a * (w[t - 1 - i] - mean);
-        }
-        for (b, e) in ma.iter().zip(&recent) {
-            v -= b * e;
-        }
-        if q > 0 {
-            recent.rotate_right(1);
-            recent[0] = v;
-        }
-        sse += v * v;
-    }
-    sse
-}
-
-/// Residuals of a long autoregression of the demeaned `w` (zero for the first `k` points),
-/// the innovations estimate of the Hannan-Rissanen starting values.
-fn long_ar_residuals(w: &[f64], mean: f64) -> Option<(Vec<f64>, usize)> {
-    let k = (w.len() / 20).clamp(2, 20);
-    if w.len() < 4 * k + 10 {
-        return None;
-    }
-    let rows = w.len() - k;
-    let y: Vec<f64> = w[k..].iter().map(|v| v - mean).collect();
-    let cols: Vec<Vec<f64>> = (1..=k)
-        .map(|lag| w[k - lag..w.len() - lag].iter().map(|v| v - mean).collect())
-        .collect();
-    let fit = ols(&cols, &y).ok()?;
-    let mut e = vec![0.0; w.len()];
-    for r in 0..rows {
-        let mut v = y[r];
-        for (c, a) in cols.iter().zip(&fit.params) {
-            v -= a * c[r];
-        }
-        e[k + r] = v;
-    }
-    Some((e, k))
-}
-
-/// Hannan-Rissanen starting values: `w_t` regressed on its own lags and lagged innovations
-/// estimated by a long autoregression; `None` when the estimate is not stationary and
-/// invertible or cannot be computed.
-fn hannan_rissanen(w: &[f64], mean: f64, long: &(Vec<f64>, usize), p: usize, q: usize) -> Option<Vec<f64>> {
-    let (e, k) = long;
-    let first = (k + q).max(p);
-    if p + q == 0 || w.len() < first + 4 * (p + q) + 10 {
-        return None;
-    }
-    let y: Vec<f64> = w[first..].iter().map(|v| v - mean).collect();
-    let mut cols: Vec<Vec<f64>> = Vec::with_capacity(p + q);
-    for lag in 1..=p {
-        cols.push(w[first - lag..w.len() - lag].iter().map(|v| v - mean).collect());
-    }
-    for lag in 1..=q {
-        cols.push(e[first - lag..w.len() - lag].to_vec());
-    }
-    let params = ols(&cols, &y).ok()?.params;
-    let neg_ma: Vec<f64> = params[p..].iter().map(|v| -v).collect();
-    (is_stationary(&params[..p]) && is_stationary(&neg_ma)).then_some(params)
 }
 
 /// Fits ARIMA with the given orders.
@@ -216,16 +129,34 @@ fn fit_with(y: &[f64], order: Order, long: Option<&(Vec<f64>, usize)>) -> Result
             0.2
         }
     };
-    let mut best = nelder_mead(objective, &start, &vec![step; dim], 150 * (dim + 1), 1e-10);
-    // A short restart guards against a collapsed simplex.
-    let again = nelder_mead(objective, &best.x, &vec![0.02; dim], 30 * (dim + 1), 1e-11);
-    if again.value < best.value {
-        best = again;
+    // Levenberg-Marquardt from the starting values; the simplex search is the fallback when
+    // that start is not admissible.
+    let mut lm_start = start[..p + q].to_vec();
+    if with_mean {
+        lm_start.push(w_mean);
     }
-    if !best.value.is_finite() {
-        return Err(AnalyticsError::Singular { what: "arima fit" });
-    }
-    let (mean, ar, ma) = unpack(&best.x);
+    let best_x = match levenberg_marquardt(&w, &lm_start, p, q, with_mean) {
+        Some((theta, _)) => {
+            let mut u = theta[..p + q].to_vec();
+            if with_mean {
+                u.push((theta[p + q] - w_mean) / scale);
+            }
+            u
+        }
+        None => {
+            let mut best = nelder_mead(objective, &start, &vec![step; dim], 150 * (dim + 1), 1e-10);
+            // A short restart guards against a collapsed simplex.
+            let again = nelder_mead(objective, &best.x, &vec![0.02; dim], 30 * (dim + 1), 1e-11);
+            if again.value < best.value {
+                best = again;
+            }
+            if !best.value.is_finite() {
+                return Err(AnalyticsError::Singular { what: "arima fit" });
+            }
+            best.x
+        }
+    };
+    let (mean, ar, ma) = unpack(&best_x);
     let (resid, css) = residuals(&w, mean, &ar, &ma);
     Ok(Arima {
         order,
