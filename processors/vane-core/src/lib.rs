@@ -11,6 +11,7 @@ pub mod error;
 pub mod partition;
 pub mod sample;
 pub mod time;
+pub mod window;
 
 pub use error::CoreError;
 pub use sample::{Labels, Sample, SeriesId, SeriesIdentity};
