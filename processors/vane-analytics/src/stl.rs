@@ -7,7 +7,8 @@
 //! 15 outer passes with bisquare weights. Indices in the loess helpers are 1-based like the
 //! original so the arithmetic (window bounds, distances) matches it exactly. Without robustness
 //! weights the loess weights of every centred window are the same, so they are computed once per
-//! smoother and reused (agreeing with recomputation to rounding).
+//! smoother and reused, and the off-centre ones are remembered across passes and subseries
+//! (agreeing with recomputation to rounding).
 
 #![allow(clippy::indexing_slicing)]
 // buffers are sized n + 2 period up front; bounds follow STL
@@ -130,6 +131,7 @@ struct State<'a> {
     rw: Vec<f64>,
     use_rw: bool,
     w: [Vec<f64>; 5],
+    cache: WeightCache,
 }
 
 impl<'a> State<'a> {
@@ -143,6 +145,7 @@ impl<'a> State<'a> {
             season: vec![0.0; n],
             rw: vec![1.0; n],
             use_rw: false,
+            cache: WeightCache::default(),
             w: [vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; m]],
         }
     }
@@ -157,7 +160,18 @@ impl<'a> State<'a> {
             self.seasonal_smooth();
             self.low_pass_filter();
             let [w0, w1, w2, w3, w4] = &mut self.w;
-            ess(w2, n, self.o.low_pass, self.o.degrees[2], self.o.jumps[2], false, w3, w0, w4);
+            ess(
+                w2,
+                n,
+                self.o.low_pass,
+                self.o.degrees[2],
+                self.o.jumps[2],
+                false,
+                w3,
+                w0,
+                w4,
+                &mut self.cache,
+            );
             for i in 0..n {
                 self.season[i] = w1[np + i] - w0[i];
                 w0[i] = self.y[i] - self.season[i];
@@ -172,6 +186,7 @@ impl<'a> State<'a> {
                 &self.rw,
                 &mut self.trend,
                 w2,
+                &mut self.cache,
             );
         }
     }
@@ -194,11 +209,14 @@ impl<'a> State<'a> {
                     w4[i] = self.rw[i * np + j];
                 }
             }
-            ess(w2, k, ns, deg, self.o.jumps[0], self.use_rw, w4, &mut w3[1..], scratch);
+            let cache = &mut self.cache;
+            ess(w2, k, ns, deg, self.o.jumps[0], self.use_rw, w4, &mut w3[1..], scratch, cache);
             let nright = ns.min(k);
-            w3[0] = est(w2, k, ns, deg, 0, 1, nright, scratch, self.use_rw, w4).unwrap_or(w3[1]);
+            w3[0] = cache.est(w2, k, ns, deg, 0, 1, nright, scratch, self.use_rw, w4).unwrap_or(w3[1]);
             let nleft = if k + 1 > ns { k - ns + 1 } else { 1 };
-            w3[k + 1] = est(w2, k, ns, deg, k as i64 + 1, nleft, k, scratch, self.use_rw, w4).unwrap_or(w3[k]);
+            w3[k + 1] = cache
+                .est(w2, k, ns, deg, k as i64 + 1, nleft, k, scratch, self.use_rw, w4)
+                .unwrap_or(w3[k]);
             for m in 0..k + 2 {
                 w1[m * np + j] = w3[m];
             }
@@ -258,6 +276,66 @@ fn moving_average(x: &[f64], n: usize, len: usize, ave: &mut [f64]) {
         *a = v / flen;
         k += 1;
         m += 1;
+    }
+}
+
+/// Loess weights of off-centre windows, kept across the inner passes and the cycle-subseries:
+/// without robustness weights they depend only on the series length, the window and the
+/// abscissa, not on the data, so each is computed once per decomposition.
+#[derive(Default)]
+struct WeightCache {
+    tables: Vec<WeightTable>,
+}
+
+struct WeightTable {
+    n: usize,
+    len: usize,
+    ideg: usize,
+    /// By abscissa `xs` (0..=n+1): the window and its weights (`None` when they all vanish).
+    rows: Vec<Option<(usize, usize, Option<Vec<f64>>)>>,
+}
+
+impl WeightCache {
+    /// [`est`] with the weights remembered.
+    #[allow(clippy::too_many_arguments)]
+    fn est(
+        &mut self,
+        y: &[f64],
+        n: usize,
+        len: usize,
+        ideg: usize,
+        xs: i64,
+        nleft: usize,
+        nright: usize,
+        w: &mut [f64],
+        userw: bool,
+        rw: &[f64],
+    ) -> Option<f64> {
+        if userw || xs < 0 {
+            return est(y, n, len, ideg, xs, nleft, nright, w, userw, rw);
+        }
+        let at = match self.tables.iter().position(|t| t.n == n && t.len == len && t.ideg == ideg) {
+            Some(at) => at,
+            None => {
+                self.tables.push(WeightTable {
+                    n,
+                    len,
+                    ideg,
+                    rows: vec![None; n + 2],
+                });
+                self.tables.len() - 1
+            }
+        };
+        let row = self.tables[at].rows.get_mut(xs as usize)?;
+        if let Some((l, r, weights)) = row
+            && *l == nleft
+            && *r == nright
+        {
+            return weights.as_ref().map(|k| dot(k, &y[nleft - 1..nright]));
+        }
+        let v = est(y, n, len, ideg, xs, nleft, nright, w, userw, rw);
+        *row = Some((nleft, nright, v.map(|_| w[nleft - 1..nright].to_vec())));
+        v
     }
 }
 
@@ -328,7 +406,18 @@ fn est(
 /// Loess smoothing of `y[..n]` into `ys[..n]`, evaluating every `njump` points and
 /// interpolating linearly in between.
 #[allow(clippy::too_many_arguments)]
-fn ess(y: &[f64], n: usize, len: usize, ideg: usize, njump: usize, userw: bool, rw: &[f64], ys: &mut [f64], res: &mut [f64]) {
+fn ess(
+    y: &[f64],
+    n: usize,
+    len: usize,
+    ideg: usize,
+    njump: usize,
+    userw: bool,
+    rw: &[f64],
+    ys: &mut [f64],
+    res: &mut [f64],
+    cache: &mut WeightCache,
+) {
     if n < 2 {
         ys[0] = y[0];
         return;
@@ -339,7 +428,9 @@ fn ess(y: &[f64], n: usize, len: usize, ideg: usize, njump: usize, userw: bool, 
     if len >= n {
         let mut i = 0;
         while i < n {
-            ys[i] = est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw).unwrap_or(y[i]);
+            ys[i] = cache
+                .est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw)
+                .unwrap_or(y[i]);
             i += newnj;
         }
     } else if newnj == 1 {
@@ -359,7 +450,12 @@ fn ess(y: &[f64], n: usize, len: usize, ideg: usize, njump: usize, userw: bool, 
                 ys[i] = dot(&kernel, &y[nleft - 1..nright]);
                 continue;
             }
-            let v = est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw);
+            // The first centred point computes the shared kernel into `res`, bypassing the cache.
+            let v = if centred {
+                est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw)
+            } else {
+                cache.est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw)
+            };
             ys[i] = v.unwrap_or(y[i]);
             if centred && v.is_some() {
                 kernel.extend_from_slice(&res[nleft - 1..nright]);
@@ -379,7 +475,9 @@ fn ess(y: &[f64], n: usize, len: usize, ideg: usize, njump: usize, userw: bool, 
                 nleft = i + 1 - nsh + 1;
                 nright = len + i + 1 - nsh;
             }
-            ys[i] = est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw).unwrap_or(y[i]);
+            ys[i] = cache
+                .est(y, n, len, ideg, i as i64 + 1, nleft, nright, res, userw, rw)
+                .unwrap_or(y[i]);
             i += newnj;
         }
     }
@@ -396,7 +494,9 @@ fn ess(y: &[f64], n: usize, len: usize, ideg: usize, njump: usize, userw: bool, 
     }
     let k = ((n - 1) / newnj) * newnj + 1;
     if k != n {
-        ys[n - 1] = est(y, n, len, ideg, n as i64, nleft, nright, res, userw, rw).unwrap_or(y[n - 1]);
+        ys[n - 1] = cache
+            .est(y, n, len, ideg, n as i64, nleft, nright, res, userw, rw)
+            .unwrap_or(y[n - 1]);
         if k != n - 1 {
             let delta = (ys[n - 1] - ys[k - 1]) / (n - k) as f64;
             for j in k..n {
