@@ -291,8 +291,16 @@ struct WeightTable {
     n: usize,
     len: usize,
     ideg: usize,
-    /// By abscissa `xs` (0..=n+1): the window and its weights (`None` when they all vanish).
-    rows: Vec<Option<(usize, usize, Option<Vec<f64>>)>>,
+    /// By abscissa `xs` (0..=n+1).
+    rows: Vec<Option<WeightRow>>,
+}
+
+/// A window `nleft..=nright` and its weights (`None` when they all vanish).
+#[derive(Clone)]
+struct WeightRow {
+    nleft: usize,
+    nright: usize,
+    weights: Option<Vec<f64>>,
 }
 
 impl WeightCache {
@@ -327,14 +335,18 @@ impl WeightCache {
             }
         };
         let row = self.tables[at].rows.get_mut(xs as usize)?;
-        if let Some((l, r, weights)) = row
-            && *l == nleft
-            && *r == nright
+        if let Some(r) = row
+            && r.nleft == nleft
+            && r.nright == nright
         {
-            return weights.as_ref().map(|k| dot(k, &y[nleft - 1..nright]));
+            return r.weights.as_ref().map(|k| dot(k, &y[nleft - 1..nright]));
         }
         let v = est(y, n, len, ideg, xs, nleft, nright, w, userw, rw);
-        *row = Some((nleft, nright, v.map(|_| w[nleft - 1..nright].to_vec())));
+        *row = Some(WeightRow {
+            nleft,
+            nright,
+            weights: v.map(|_| w[nleft - 1..nright].to_vec()),
+        });
         v
     }
 }
