@@ -7,6 +7,7 @@
 //! `schemas/history/` is resolved to the current one by `apache-avro`'s schema resolution, so
 //! that `vane replay` reads what older versions wrote. Pure: no I/O.
 
+pub mod aggregates;
 pub mod binary;
 pub mod codec;
 pub mod error;
@@ -15,4 +16,5 @@ pub mod schema;
 
 pub use codec::{Codec, Event};
 pub use error::EventsError;
+pub use aggregates::SeriesAggregatesEvent;
 pub use sample::{Envelope, MetricSampleEvent};

@@ -26,7 +26,7 @@ impl Envelope {
         }
     }
 
-    fn write(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         let mut id = uuid::Uuid::encode_buffer();
         binary::put_string(out, self.event_id.hyphenated().encode_lower(&mut id));
         binary::put_long(out, self.occurred_at_ms);
@@ -34,7 +34,7 @@ impl Envelope {
         binary::put_string(out, &self.source);
     }
 
-    fn read(reader: &mut Reader<'_>) -> Result<Self, EventsError> {
+    pub(crate) fn read(reader: &mut Reader<'_>) -> Result<Self, EventsError> {
         let id = reader.string()?;
         let event_id = uuid::Uuid::parse_str(&id).map_err(|e| EventsError::InvalidField {
             field: "envelope.event_id",

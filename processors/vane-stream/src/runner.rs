@@ -32,6 +32,16 @@ pub trait Processor: Send {
 
     /// Called on wall-clock time when the stream may be quiet (every `punctuate_every`).
     fn punctuate(&mut self, _now_ms: i64, _out: &mut Vec<OutRecord>) {}
+
+    /// Called after every record of a batch was processed: processors that coalesce (emit one
+    /// record per key per batch) emit here.
+    fn end_batch(&mut self, _now_ms: i64, _out: &mut Vec<OutRecord>) {}
+
+    /// The smallest offset of `partition` the processor still needs after a restart (its
+    /// in-memory state is rebuilt by re-reading from there). `None`: nothing before the batch.
+    fn oldest_needed(&self, _topic: &str, _partition: u32) -> Option<u64> {
+        None
+    }
 }
 
 /// The source of "now" for the loop (tests pass a fixed one).
@@ -122,6 +132,7 @@ pub async fn run<P: Processor>(
             let next = next_offsets.entry((record.topic.clone(), record.partition)).or_default();
             *next = (*next).max(record.offset + 1);
         }
+        processor.end_batch(now, &mut out);
         if let Some(every) = config.punctuate_every
             && now - last_punctuation >= every.as_millis() as i64
         {
@@ -131,7 +142,13 @@ pub async fn run<P: Processor>(
         send_with_retry(&log, &out, &mut shutdown).await?;
         records_in.add(records.len() as u64);
         records_out.add(out.len() as u64);
-        let offsets: Vec<((String, u32), u64)> = next_offsets.into_iter().collect();
+        let offsets: Vec<((String, u32), u64)> = next_offsets
+            .into_iter()
+            .map(|((topic, partition), next)| {
+                let needed = processor.oldest_needed(&topic, partition).map_or(next, |oldest| oldest.min(next));
+                ((topic, partition), needed)
+            })
+            .collect();
         consumer.commit(&offsets)?;
         if last_lag.elapsed() >= Duration::from_secs(5) {
             lag.set(consumer.lag().await);
