@@ -271,10 +271,15 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
         seasonal: Component::None,
         period: 1,
     });
+    // The additive seasonal fit (first in `specs`) seeds the multiplicative one.
+    let mut additive: Option<HoltWinters> = None;
     for spec in specs {
-        match ets::fit(y, spec) {
+        match ets::fit_seeded(y, spec, additive.as_ref()) {
             Ok(m) => {
                 let mae = backtest_mae(y, h, |o, k| m.forecast_from(o, k));
+                if spec.seasonal == Component::Additive {
+                    additive = Some(m.clone());
+                }
                 let mut fm = ForecastModel::from_holt_winters(m, h);
                 fm.backtest_mae = mae;
                 models.push(fm);

@@ -304,8 +304,8 @@ pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
         let objective = |u: &[f64]| best_state(y, cs.smoothing(u), trend, m).map_or(f64::INFINITY, |(_, v)| v);
         for k in STARTS {
             let u0 = cs.coords(k);
-            let first = nelder_mead(objective, &u0, &vec![1.0; u0.len()], 300, 1e-10);
-            let second = nelder_mead(objective, &first.x, &vec![0.3; u0.len()], 200, 1e-11);
+            let first = nelder_mead(objective, &u0, &vec![1.0; u0.len()], 200, 1e-9);
+            let second = nelder_mead(objective, &first.x, &vec![0.3; u0.len()], 60, 1e-10);
             let u = if second.value <= first.value { second.x } else { first.x };
             let k = cs.smoothing(&u);
             if let Some((x0, v)) = best_state(y, k, trend, m) {
@@ -317,7 +317,7 @@ pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
         // Nelder-Mead step over the smoothing parameters (state fixed) with a least-squares
         // state (smoothing fixed). Each half-step can only lower the SSE.
         let mut start: Option<(Smoothing, State0, f64)> = None;
-        for k in STARTS {
+        for k in [STARTS[0], STARTS[2]] {
             if let Some((x0, v)) = best_state(y, k, trend, m)
                 && start.as_ref().is_none_or(|s| v < s.2)
             {
@@ -330,7 +330,7 @@ pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
             let objective = |u: &[f64]| sse(y, cs.smoothing(u), &x0, &mut ring);
             let u0 = cs.coords(k);
             let step = if round == 0 { 1.0 } else { 0.3 };
-            let nm = nelder_mead(objective, &u0, &vec![step; u0.len()], 250, 1e-10);
+            let nm = nelder_mead(objective, &u0, &vec![step; u0.len()], 250, 1e-8);
             if nm.value >= v {
                 break;
             }

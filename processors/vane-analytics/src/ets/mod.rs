@@ -220,6 +220,13 @@ const PHI_HI: f64 = 0.995;
 
 /// Fits a Holt-Winters model to `y` by minimising the one-step SSE.
 pub fn fit(y: &[f64], spec: HwSpec) -> Result<HoltWinters> {
+    fit_seeded(y, spec, None)
+}
+
+/// [`fit`], starting a model with a multiplicative season from `additive`, the fit of the same
+/// model with an additive season (its state converted to ratios), which saves most of the
+/// search. Ignored for linear models.
+pub fn fit_seeded(y: &[f64], spec: HwSpec, additive: Option<&HoltWinters>) -> Result<HoltWinters> {
     check_varying(y)?;
     let m = spec.m();
     let needed = if spec.seasonal == Component::None { 3 } else { 2 * m + 1 };
@@ -240,7 +247,8 @@ pub fn fit(y: &[f64], spec: HwSpec) -> Result<HoltWinters> {
     let params = if spec.is_linear() {
         linear::fit_linear(y, &spec)
     } else {
-        nonlinear::fit_nonlinear(y, &spec)
+        let seed = additive.filter(|a| a.spec.seasonal == Component::Additive && a.spec.period == spec.period);
+        nonlinear::fit_nonlinear(y, &spec, seed.map(|a| &a.params))
     };
     let Some(params) = params else {
         return Err(AnalyticsError::Singular { what: "holt-winters fit" });

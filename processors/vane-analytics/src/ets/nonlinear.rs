@@ -11,7 +11,7 @@
 
 #![allow(clippy::indexing_slicing)] // y has more than 2 m values, checked by fit
 
-use super::linear::{STARTS, best_state};
+use super::linear::{STARTS, State0, best_state};
 use super::{Component, HwParams, HwSpec, PHI_HI, PHI_LO, run, sse, trend_comb};
 use crate::linalg::cholesky_solve;
 use crate::optim::{from_box, nelder_mead, to_box};
@@ -52,12 +52,20 @@ fn initial_state(spec: &HwSpec, y: &[f64]) -> (f64, f64, Vec<f64>) {
     (first, b0, s0)
 }
 
-/// The additive analogue's least-squares state at nearly fixed smoothing, as multiplicative
-/// initial values; `None` when it does not apply (non-positive level or indices).
-fn seeded_state(spec: &HwSpec, y: &[f64]) -> Option<(f64, f64, Vec<f64>)> {
+/// An additive state converted to multiplicative initial values: the additive analogue's
+/// least-squares state at nearly fixed smoothing unless one is given; `None` when it does not
+/// apply (non-positive level or indices).
+fn seeded_state(spec: &HwSpec, y: &[f64], additive: Option<&HwParams>) -> Option<(f64, f64, Vec<f64>)> {
     let trend = spec.trend != Component::None;
-    let (x0, _) = best_state(y, STARTS[0], trend, spec.m())?;
-    if x0.l0 <= 0.0 {
+    let x0 = match additive {
+        Some(a) => State0 {
+            l0: a.l0,
+            b0: a.b0,
+            s0: a.s0.clone(),
+        },
+        None => best_state(y, STARTS[0], trend, spec.m())?.0,
+    };
+    if x0.l0 <= 0.0 || x0.s0.len() != spec.m() {
         return None;
     }
     let b0 = match spec.trend {
@@ -222,8 +230,9 @@ fn seasonal_step_exact(spec: &HwSpec, p: &HwParams, y: &[f64], current: f64) -> 
     None
 }
 
-/// Smoothing parameters and initial state minimising the SSE, or `None`.
-pub(super) fn fit_nonlinear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
+/// Smoothing parameters and initial state minimising the SSE, or `None`. `seed`, the fit of
+/// the same model with an additive season, gives a starting point.
+pub(super) fn fit_nonlinear(y: &[f64], spec: &HwSpec, seed: Option<&HwParams>) -> Option<HwParams> {
     let spec = *spec;
     let has_trend = spec.trend != Component::None;
     let has_season = spec.seasonal != Component::None;
@@ -286,27 +295,32 @@ pub(super) fn fit_nonlinear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
     };
     let mut p = with(initial_state(&spec, y));
     let mut value = sse_of(&p);
-    if has_season && let Some(seed) = seeded_state(&spec, y) {
-        let q = with(seed);
+    if has_season && let Some(state) = seeded_state(&spec, y, seed) {
+        let mut q = with(state);
+        if let Some(a) = seed {
+            // The additive fit's smoothing parameters are a close start too.
+            (q.alpha, q.beta, q.gamma, q.phi) = (a.alpha, a.beta, a.gamma, a.phi);
+        }
         let v = sse_of(&q);
         if v < value {
             p = q;
             value = v;
         }
     }
-    for round in 0..6 {
+    for round in 0..5 {
         let s0 = p.s0.clone();
         let objective = |u: &[f64]| sse_of(&unpack(u, &s0));
         let u0 = pack(&p);
-        let (step, evals) = if round == 0 { (1.0, 300) } else { (0.3, 150) };
-        let nm = nelder_mead(objective, &u0, &vec![step; u0.len()], evals, 1e-10);
+        let (step, evals) = if round == 0 { (1.0, 200) } else { (0.3, 60) };
+        let nm = nelder_mead(objective, &u0, &vec![step; u0.len()], evals, 1e-8);
         let before = value;
         if nm.value < value {
             p = unpack(&nm.x, &s0);
             value = nm.value;
         }
         if has_season {
-            for _ in 0..3 {
+            // Gauss-Newton steps are cheap next to a simplex round: take them while they pay.
+            for _ in 0..10 {
                 let stepped = if spec.m() <= EXACT_MAX_PERIOD {
                     seasonal_step_exact(&spec, &p, y, value)
                 } else {
@@ -315,12 +329,16 @@ pub(super) fn fit_nonlinear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
                 let Some((s0, v)) = stepped else {
                     break;
                 };
+                let gain = value - v;
                 p.s0 = s0;
                 value = v;
+                if gain <= 1e-5 * value {
+                    break;
+                }
             }
         }
-        // Later rounds gain little; stop at 0.01 % (the parity criterion is 1 %).
-        if !has_season || before - value <= 1e-4 * value {
+        // Later rounds gain little; stop at 0.03 % (the parity criterion is 1 %).
+        if !has_season || before - value <= 3e-4 * value {
             break;
         }
     }

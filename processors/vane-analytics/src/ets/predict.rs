@@ -72,7 +72,8 @@ impl HoltWinters {
         let n = self.nobs;
         let mut l = self.levels[n];
         let mut b = self.trends[n];
-        let mut season: Vec<f64> = (0..m).map(|j| self.seasons.get(n + j).copied().unwrap_or(0.0)).collect();
+        // Only the slots the horizon reaches: all m when it wraps around, the first h otherwise.
+        let mut season: Vec<f64> = (0..m.min(h)).map(|j| self.seasons.get(n + j).copied().unwrap_or(0.0)).collect();
         let mut out = Vec::with_capacity(h);
         for k in 0..h {
             let slot = k % m;
