@@ -147,6 +147,23 @@ impl KafkaLog {
             .ok_or_else(|| StreamError::UnknownTopic(topic.to_string()))
     }
 
+    /// High watermark of every partition of `topic`.
+    pub async fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, StreamError> {
+        let partitions = self.partition_count(topic)?;
+        let producer = self.producer.clone();
+        let name = topic.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut ends = Vec::with_capacity(partitions as usize);
+            for partition in 0..partitions {
+                let (_, high) = producer.client().fetch_watermarks(&name, partition as i32, Duration::from_secs(10))?;
+                ends.push(high.max(0) as u64);
+            }
+            Ok(ends)
+        })
+        .await
+        .map_err(|_| StreamError::Closed)?
+    }
+
     /// Produces the records and waits for every delivery report.
     pub async fn send(&self, records: &[OutRecord]) -> Result<(), StreamError> {
         let mut deliveries = Vec::with_capacity(records.len());

@@ -50,6 +50,14 @@ impl Log {
         }
     }
 
+    /// One past the last offset of every partition of `topic` (the high watermarks).
+    pub async fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, StreamError> {
+        match self {
+            Log::Embedded(log) => log.end_offsets(topic),
+            Log::Kafka(log) => log.end_offsets(topic).await,
+        }
+    }
+
     /// Which backend, for logs and `/healthz`.
     pub fn backend(&self) -> &'static str {
         match self {

@@ -26,6 +26,10 @@ pub enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Rebuild every read model from the log (embedded: stop `vane up` first).
+    Replay(ServerArgs),
+    /// Create or upgrade the read-model schema (ScyllaDB keyspace and tables, or the SQLite file).
+    Migrate(ServerArgs),
     /// Offline analysis of a `timestamp,value` CSV: aggregates, ADF, HP, ACF/PACF,
     /// decompositions, forecasts and (with --range) the probability of leaving a range.
     Analyze(AnalyzeArgs),
@@ -70,6 +74,10 @@ pub struct AnalyzeArgs {
 pub enum Role {
     /// Validates vane.metrics.ingest into vane.metrics.samples and serves remote write.
     Ingest,
+    /// Sliding-window aggregates per series from vane.metrics.samples.
+    Aggregates,
+    /// Writes derived events into the read models.
+    Projector,
 }
 
 /// Flags shared by `up` and `run`; they override the config file and the environment.
@@ -81,6 +89,9 @@ pub struct ServerArgs {
     /// Kafka bootstrap servers (host:port,...): use Kafka instead of the embedded log.
     #[arg(long)]
     pub kafka: Option<String>,
+    /// ScyllaDB contact points (scylla://host:9042,host2): read models in ScyllaDB instead of SQLite.
+    #[arg(long)]
+    pub scylla: Option<String>,
     /// HTTP listen address for remote write, /metrics and /healthz (default 127.0.0.1:9464).
     #[arg(long)]
     pub http_addr: Option<String>,

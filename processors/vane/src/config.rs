@@ -11,6 +11,8 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 use vane_core::time::parse_duration;
+use vane_aggregates::AggregatesConfig;
+use vane_core::window::WindowSpec;
 use vane_http::WriteAuth;
 use vane_ingest::IngestConfig;
 use vane_stream::kafka::KafkaConfig;
@@ -26,6 +28,40 @@ struct FileConfig {
     kafka: KafkaSection,
     http: HttpSection,
     ingest: IngestSection,
+    store: StoreSection,
+    aggregates: AggregatesSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct StoreSection {
+    /// ScyllaDB contact points; empty means the embedded SQLite store in the data dir.
+    scylla_uri: String,
+    /// ScyllaDB keyspace.
+    keyspace: String,
+    /// Read-model rows not updated for this long are deleted.
+    retention: String,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection { scylla_uri: String::new(), keyspace: "vane".into(), retention: "30d".into() }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct AggregatesSection {
+    /// Sliding windows, e.g. ["1h", "3h", "12h"].
+    windows: Vec<String>,
+    /// How much older than its series' newest sample a sample may arrive and still count.
+    grace: String,
+}
+
+impl Default for AggregatesSection {
+    fn default() -> Self {
+        AggregatesSection { windows: vec!["1h".into(), "3h".into(), "12h".into()], grace: "5m".into() }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,6 +164,10 @@ pub struct Config {
     pub segment_bytes: u64,
     pub maintenance_interval: Duration,
     pub ingest: IngestConfig,
+    /// ScyllaDB URI and keyspace, or `None` for the embedded store.
+    pub scylla: Option<(String, String)>,
+    pub store_retention: Duration,
+    pub aggregates: AggregatesConfig,
 }
 
 /// Loads and validates the configuration for `up` (role `None`) or `run <role>`.
@@ -186,8 +226,23 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         }
     };
     let raw_retention = duration("log.raw_retention", &file.log.raw_retention);
+    let store_retention = duration("store.retention", &file.store.retention);
     let derived_retention = duration("log.derived_retention", &file.log.derived_retention);
     let maintenance_interval = duration("log.maintenance_interval", &file.log.maintenance_interval);
+    let grace = parse_duration(&file.aggregates.grace).unwrap_or_else(|e| {
+        problems.push(format!("aggregates.grace: {e}"));
+        Duration::ZERO
+    });
+    let mut windows = Vec::new();
+    for name in &file.aggregates.windows {
+        match parse_duration(name) {
+            Ok(width) if !width.is_zero() => windows.push(WindowSpec { name: name.clone(), width_ms: width.as_millis() as i64 }),
+            _ => problems.push(format!("aggregates.windows: {name:?} is not a duration such as 1h")),
+        }
+    }
+    if windows.is_empty() && file.aggregates.windows.is_empty() {
+        problems.push("aggregates.windows: give at least one window, e.g. [\"1h\"]".to_string());
+    }
     if file.log.partitions == 0 || file.log.partitions > 1024 {
         problems.push(format!("log.partitions = {}: must be between 1 and 1024", file.log.partitions));
     }
@@ -228,6 +283,8 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         kafka.properties = file.kafka.properties.into_iter().collect();
         Some(kafka)
     };
+    let scylla_uri = args.scylla.clone().unwrap_or(file.store.scylla_uri);
+    let scylla = (!scylla_uri.trim().is_empty()).then(|| (scylla_uri.trim().to_string(), file.store.keyspace.clone()));
     if !problems.is_empty() {
         bail!(
             "the configuration has {} problem(s):\n  - {}",
@@ -251,6 +308,9 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
             drop_labels: file.ingest.drop_labels.into_iter().collect::<BTreeSet<_>>(),
             max_series_per_metric: file.ingest.max_series_per_metric,
         },
+        scylla,
+        store_retention,
+        aggregates: AggregatesConfig { windows, grace_ms: grace.as_millis() as i64 },
     })
 }
 

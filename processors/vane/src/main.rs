@@ -15,6 +15,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         cli::Command::Up(args) => config::load(&args, None).and_then(|config| up::run(config, up::Roles::All)),
         cli::Command::Run { role, server } => config::load(&server, Some(role)).and_then(|config| up::run(config, up::Roles::One(role))),
+        cli::Command::Replay(args) => config::load(&args, None).and_then(up::replay),
+        cli::Command::Migrate(args) => config::load(&args, None).and_then(up::migrate),
         cli::Command::Analyze(args) => analyze::run(&args),
     };
     match outcome {

@@ -12,6 +12,8 @@ use vane_stream::embedded::{EmbeddedConfig, EmbeddedLog};
 use vane_stream::kafka::KafkaLog;
 use vane_stream::metrics::Metrics;
 use vane_stream::runner::{self, Clock, RunnerConfig, SystemClock};
+use vane_aggregates::AggregatesProcessor;
+use vane_store::Store;
 use vane_stream::{Log, topics};
 
 use crate::cli::Role;
@@ -41,7 +43,24 @@ pub fn run(config: Config, roles: Roles) -> anyhow::Result<()> {
     runtime.block_on(serve(config, roles))
 }
 
-async fn open_log(config: &Config) -> anyhow::Result<Log> {
+/// Opens the read-model store of the configuration and brings its schema up to date.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = match &config.scylla {
+        Some((uri, keyspace)) => Store::connect_scylla(uri, keyspace).await.with_context(|| format!("cannot connect to ScyllaDB at {uri}"))?,
+        None => {
+            let dir = config.data_dir.clone();
+            tokio::task::spawn_blocking(move || Store::open_embedded(dir))
+                .await
+                .context("store open panicked")?
+                .with_context(|| format!("cannot open the embedded store in {}", config.data_dir.display()))?
+        }
+    };
+    store.migrate().await.context("cannot create or upgrade the read-model schema")?;
+    Ok(store)
+}
+
+/// Opens the log of the configuration and creates vane's topics when missing.
+pub async fn open_log(config: &Config) -> anyhow::Result<Log> {
     let log = match &config.kafka {
         Some(kafka) => {
             Log::Kafka(KafkaLog::connect(kafka.clone()).with_context(|| format!("cannot create a Kafka client for {}", kafka.brokers))?)
@@ -109,6 +128,45 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         });
     }
 
+    if roles.includes(Role::Aggregates) {
+        let processor = AggregatesProcessor::new(config.aggregates.clone()).context("aggregates schema")?;
+        let mut runner_config = RunnerConfig::new("aggregates", "vane-aggregates", &[topics::METRICS_SAMPLES]);
+        runner_config.punctuate_every = Some(std::time::Duration::from_secs(60));
+        let (log, metrics, health, clock, stopping) = (log.clone(), metrics.clone(), health.clone(), Arc::clone(&clock), stopping.clone());
+        tasks.spawn(async move {
+            if let Err(error) = runner::run(log, runner_config, processor, clock.as_ref(), &metrics, stopping).await {
+                tracing::error!(%error, role = "aggregates", "role stopped");
+                health.fail("aggregates", &error.to_string());
+            }
+        });
+    }
+
+    let store = if roles.includes(Role::Projector) { Some(open_store(&config).await?) } else { None };
+    if let Some(store) = &store {
+        {
+            let (log, store, metrics, health, clock, stopping) = (log.clone(), store.clone(), metrics.clone(), health.clone(), Arc::clone(&clock), stopping.clone());
+            tasks.spawn(async move {
+                if let Err(error) = vane_projector::run(log, store, clock.as_ref(), &metrics, stopping).await {
+                    tracing::error!(%error, role = "projector", "role stopped");
+                    health.fail("projector", &error.to_string());
+                }
+            });
+        }
+        let (store, clock, retention, mut stopping) = (store.clone(), Arc::clone(&clock), config.store_retention, stopping.clone());
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+                    _ = stopping.wait_for(|stop| *stop) => return,
+                }
+                let cutoff = clock.now_ms() - retention.as_millis() as i64;
+                if let Err(error) = store.delete_older_than(cutoff).await {
+                    tracing::warn!(%error, "read-model retention failed; retrying next hour");
+                }
+            }
+        });
+    }
+
     if let Log::Embedded(embedded) = &log {
         let (embedded, clock, every, mut stopping) = (embedded.clone(), Arc::clone(&clock), config.maintenance_interval, stopping.clone());
         tasks.spawn(async move {
@@ -148,4 +206,27 @@ async fn wait_for_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
     }
+}
+
+/// `vane replay`: wipes the read models and rebuilds them from the log.
+pub fn replay(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let log = open_log(&config).await?;
+        let store = open_store(&config).await?;
+        let report = vane_projector::replay(&log, &store).await.context("replay failed")?;
+        println!("replayed {} events into {} read-model rows ({} undecodable, skipped)", report.events, report.rows, report.rejected);
+        log.close();
+        Ok(())
+    })
+}
+
+/// `vane migrate`: creates or upgrades the read-model schema.
+pub fn migrate(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let store = open_store(&config).await?;
+        println!("read-model schema of the {} store is up to date", store.backend());
+        Ok(())
+    })
 }
