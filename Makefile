@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run build test lint fmt bench bench-ingest clean
+.PHONY: run build test lint fmt bench bench-ingest clean cluster-up cluster-down
 
 ## run: vane with every role in one process, embedded log under ./vane-data (ARGS="--http-addr ...")
 run:
@@ -33,3 +33,10 @@ bench-ingest:
 
 clean:
 	$(CARGO) clean
+
+## cluster-up / cluster-down: Kafka + ScyllaDB + Prometheus + node-exporter + vane roles (needs Docker)
+cluster-up:
+	docker compose -f infra/compose/docker-compose.yml up -d --build
+
+cluster-down:
+	docker compose -f infra/compose/docker-compose.yml down -v
