@@ -1,0 +1,116 @@
+//! A thin client over the generated one: connects with a clear error when nothing listens, and
+//! reads whole listings page by page, each page one call with its own deadline.
+
+use std::time::Duration;
+
+use tonic::Request;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::ApiError;
+use crate::pb;
+use crate::pb::metrics_query_client::MetricsQueryClient;
+
+/// Rows per call when a client reads a whole listing.
+const CLIENT_PAGE: u32 = 1_000;
+
+/// How long one call (one page) may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The default address of the API, as `vane up` binds it.
+pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
+
+/// A connected metrics query client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: MetricsQueryClient<Channel>,
+}
+
+/// `host:port` or a URL: `http://` is added when no scheme is given.
+pub fn endpoint_uri(addr: &str) -> String {
+    let addr = addr.trim();
+    if addr.contains("://") {
+        addr.to_string()
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+impl Client {
+    /// Connects to the API at `addr` (`host:port`, with or without `http://`).
+    pub async fn connect(addr: &str) -> Result<Client, ApiError> {
+        let uri = endpoint_uri(addr);
+        let endpoint = Endpoint::from_shared(uri.clone()).map_err(|error| ApiError::BadAddress {
+            addr: addr.to_string(),
+            reason: error.to_string(),
+        })?;
+        let channel = endpoint
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .map_err(|source| ApiError::Unreachable { addr: uri, source })?;
+        Ok(Client {
+            inner: MetricsQueryClient::new(channel),
+        })
+    }
+
+    /// Every series that the request selects, however many pages that takes.
+    pub async fn all_series(&mut self, mut request: pb::ListSeriesRequest) -> Result<Vec<pb::SeriesInfo>, ApiError> {
+        request.page_size = CLIENT_PAGE;
+        let mut rows = Vec::new();
+        loop {
+            let mut call = Request::new(request.clone());
+            call.set_timeout(CALL_TIMEOUT);
+            let mut stream = self.inner.list_series(call).await?.into_inner();
+            let mut next = String::new();
+            while let Some(row) = stream.message().await? {
+                next.clone_from(&row.next_page_token);
+                rows.push(row);
+            }
+            if next.is_empty() {
+                return Ok(rows);
+            }
+            request.page_token = next;
+        }
+    }
+
+    /// Every aggregate row that the request selects, however many pages that takes.
+    pub async fn all_aggregates(&mut self, mut request: pb::ListAggregatesRequest) -> Result<Vec<pb::Aggregate>, ApiError> {
+        request.page_size = CLIENT_PAGE;
+        let mut rows = Vec::new();
+        loop {
+            let mut call = Request::new(request.clone());
+            call.set_timeout(CALL_TIMEOUT);
+            let mut stream = self.inner.list_aggregates(call).await?.into_inner();
+            let mut next = String::new();
+            while let Some(row) = stream.message().await? {
+                next.clone_from(&row.next_page_token);
+                rows.push(row);
+            }
+            if next.is_empty() {
+                return Ok(rows);
+            }
+            request.page_token = next;
+        }
+    }
+
+    /// The generated client, for calls this wrapper does not cover.
+    pub fn raw(&mut self) -> &mut MetricsQueryClient<Channel> {
+        &mut self.inner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_get_a_scheme_when_they_have_none() {
+        assert_eq!(endpoint_uri("127.0.0.1:50051"), "http://127.0.0.1:50051");
+        assert_eq!(endpoint_uri(" localhost:1 "), "http://localhost:1");
+        assert_eq!(endpoint_uri("http://127.0.0.1:50051"), "http://127.0.0.1:50051");
+        assert_eq!(endpoint_uri("https://vane.example:443"), "https://vane.example:443");
+    }
+}

@@ -1,0 +1,31 @@
+//! vane's gRPC API and the client behind `vane query`.
+//!
+//! The server side ([`serve`], [`router`]) answers `vane.v1.MetricsQuery` (proto/vane/v1) from the
+//! read-model store: it pages through the store, applies the label matchers in Rust and streams
+//! rows through a bounded channel, so that a slow client slows the reader down instead of filling
+//! memory. It also serves the standard health and reflection services. The client side
+//! ([`QueryArgs`], [`run_query`]) is the part of `vane query series|aggregates` that talks to the
+//! server and renders what to print. I/O: a TCP listener (server) or a TCP connection (client), and
+//! the store through [`vane_store::Store`].
+
+pub mod cli;
+pub mod client;
+pub mod error;
+pub mod matcher;
+mod render;
+pub mod server;
+mod service;
+
+pub use cli::{QueryArgs, QueryKind, run_query};
+pub use error::ApiError;
+pub use matcher::Matcher;
+pub use server::{router, serve};
+
+/// The generated `vane.v1` messages, server and client.
+pub mod pb {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+    tonic::include_proto!("vane.v1");
+
+    /// The encoded file descriptor set of `vane.v1`, served by the reflection service.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("vane_v1_descriptor");
+}

@@ -1,0 +1,105 @@
+//! The gRPC server: `vane.v1.MetricsQuery`, the standard health service (`grpc.health.v1`) and
+//! the reflection service (`grpc.reflection.v1`), on one listener.
+//!
+//! Health reports SERVING for `vane.v1.MetricsQuery` and for the whole server ("") while the store
+//! answers a ping, NOT_SERVING while it does not; a watchdog task pings it every few seconds for
+//! as long as the server runs.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use vane_store::Store;
+
+use crate::ApiError;
+use crate::pb;
+use crate::pb::metrics_query_server::MetricsQueryServer;
+use crate::service::MetricsService;
+
+/// The full name of the metrics query service, as health checks and reflection know it.
+pub const SERVICE_NAME: &str = "vane.v1.MetricsQuery";
+
+/// How often the health watchdog pings the store.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The API's services, ready to be served by [`serve`] or mounted elsewhere
+/// (`routes.into_axum_router()`).
+#[derive(Debug)]
+pub struct ApiRoutes {
+    pub routes: Routes,
+    /// Sets the health service's answers; [`watch_health`] keeps it in step with the store.
+    pub health: HealthReporter,
+}
+
+/// Builds the metrics query, health and reflection services over `store`. Health starts as
+/// SERVING for [`SERVICE_NAME`] and "".
+pub async fn router(store: Store) -> Result<ApiRoutes, ApiError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    set_health(&health, ServingStatus::Serving).await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let routes = Routes::new(MetricsQueryServer::new(MetricsService::new(store)))
+        .add_service(health_service)
+        .add_service(reflection);
+    Ok(ApiRoutes { routes, health })
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then lets calls in flight finish.
+pub async fn serve(store: Store, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ApiError> {
+    let local = listener.local_addr().ok();
+    let ApiRoutes { routes, health } = router(store.clone()).await?;
+    let watchdog = tokio::spawn(watch_health(store, health));
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    tracing::info!(addr = ?local, "gRPC API listening");
+    let served = Server::builder()
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await;
+    watchdog.abort();
+    served?;
+    Ok(())
+}
+
+/// Pings the store every few seconds and reports SERVING or NOT_SERVING accordingly. Runs until
+/// aborted.
+pub async fn watch_health(store: Store, health: HealthReporter) {
+    let mut serving = true;
+    let mut ticks = tokio::time::interval(HEALTH_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now_serving = match tokio::time::timeout(HEALTH_INTERVAL, store.ping()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, backend = store.backend(), "store ping failed; gRPC health is NOT_SERVING");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(backend = store.backend(), "store ping timed out; gRPC health is NOT_SERVING");
+                false
+            }
+        };
+        if now_serving != serving {
+            serving = now_serving;
+            let status = if serving {
+                tracing::info!(backend = store.backend(), "store answers again; gRPC health is SERVING");
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            set_health(&health, status).await;
+        }
+    }
+}
+
+async fn set_health(health: &HealthReporter, status: ServingStatus) {
+    health.set_service_status(SERVICE_NAME, status).await;
+    health.set_service_status("", status).await;
+}
