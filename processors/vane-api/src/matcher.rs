@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn regexes_are_anchored_and_missing_labels_are_empty() {
         let row = labels(&[("job", "node"), ("mode", "idle")]);
-        assert!(m("job", MatchOp::Regex, "no").compile().unwrap().matches("up", &row) == false);
+        assert!(!m("job", MatchOp::Regex, "no").compile().unwrap().matches("up", &row));
         assert!(m("job", MatchOp::Regex, "no.*").compile().unwrap().matches("up", &row));
         assert!(m("job", MatchOp::NotRegex, "no").compile().unwrap().matches("up", &row));
         assert!(m("env", MatchOp::Equal, "").compile().unwrap().matches("up", &row));
