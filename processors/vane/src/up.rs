@@ -132,6 +132,8 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         let processor = AggregatesProcessor::new(config.aggregates.clone()).context("aggregates schema")?;
         let mut runner_config = RunnerConfig::new("aggregates", "vane-aggregates", &[topics::METRICS_SAMPLES]);
         runner_config.punctuate_every = Some(std::time::Duration::from_secs(60));
+        // Large batches let one event per series carry many samples (see docs/benchmarks.md).
+        runner_config.batch_size = 100_000;
         let (log, metrics, health, clock, stopping) = (log.clone(), metrics.clone(), health.clone(), Arc::clone(&clock), stopping.clone());
         tasks.spawn(async move {
             if let Err(error) = runner::run(log, runner_config, processor, clock.as_ref(), &metrics, stopping).await {
