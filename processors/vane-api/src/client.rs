@@ -50,7 +50,11 @@ impl Client {
             .tcp_nodelay(true)
             .connect()
             .await
-            .map_err(|source| ApiError::Unreachable { addr: uri, source })?;
+            .map_err(|source| ApiError::Unreachable {
+                addr: uri,
+                cause: crate::error::root_cause(&source),
+                source,
+            })?;
         Ok(Client {
             inner: MetricsQueryClient::new(channel),
         })

@@ -31,10 +31,12 @@ pub enum ApiError {
     BadAddress { addr: String, reason: String },
     /// Nothing answers at the address.
     #[error(
-        "cannot reach the vane API at {addr}: {source}; start it with `vane up` (or `vane run api`) or point --grpc-addr / VANE_GRPC_ADDR at it"
+        "cannot reach the vane API at {addr} ({cause}); start it with `vane up` (or `vane run api`) or point --grpc-addr / VANE_GRPC_ADDR at it"
     )]
     Unreachable {
         addr: String,
+        /// The innermost cause, e.g. "Connection refused (os error 111)".
+        cause: String,
         #[source]
         source: tonic::transport::Error,
     },
@@ -78,6 +80,15 @@ impl From<ApiError> for Status {
             }
         }
     }
+}
+
+/// The innermost error of a chain: "transport error" alone tells the user nothing.
+pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    innermost.to_string()
 }
 
 fn describe_status(status: &Status) -> String {

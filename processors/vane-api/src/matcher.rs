@@ -138,7 +138,11 @@ impl Matcher {
                     .size_limit(REGEX_SIZE_LIMIT)
                     .build()
                     .map_err(|error| {
-                        let reason = error.to_string().lines().last().unwrap_or_default().trim().to_string();
+                        // The regex crate's message quotes the anchored pattern over several lines; its last
+                        // line says what is wrong.
+                        let text = error.to_string();
+                        let last = text.lines().last().unwrap_or_default().trim();
+                        let reason = last.strip_prefix("error: ").unwrap_or(last).to_string();
                         ApiError::InvalidArgument(format!("label matcher {self}: bad regex: {reason}"))
                     })?;
                 if self.op == MatchOp::Regex {
