@@ -17,9 +17,10 @@ pub mod server;
 mod service;
 
 pub use cli::{QueryArgs, QueryKind, run_query};
+pub use client::{Client, DEFAULT_GRPC_ADDR};
 pub use error::ApiError;
 pub use matcher::Matcher;
-pub use server::{router, serve};
+pub use server::{ApiRoutes, SERVICE_NAME, router, serve};
 
 /// The generated `vane.v1` messages, server and client.
 pub mod pb {

@@ -243,6 +243,11 @@ impl Selector {
         Ok(Selector { matchers: compiled })
     }
 
+    /// No matchers: every row is selected.
+    pub fn is_empty(&self) -> bool {
+        self.matchers.is_empty()
+    }
+
     pub fn matches(&self, metric: &str, labels: &Labels) -> bool {
         self.matchers.iter().all(|matcher| matcher.matches(metric, labels))
     }

@@ -4,9 +4,11 @@
 //! unavailable store fails the call at once rather than in the middle of a stream. The rest is
 //! read by a task that feeds a bounded channel: a slow client holds the task at `send`, and a
 //! client that goes away closes the channel and stops it. Label matchers run here, in Rust: the
-//! store pages by its clustering key only. A client page of `page_size` rows is filled by reading
-//! store pages of at most the rows still missing, so the store's token after the last row read is
-//! exactly where the next client page starts.
+//! store pages by its clustering key only. Without matchers a client page of `page_size` rows is
+//! filled by reading store pages of at most the rows still missing, so the store's token after
+//! the last row read is where the next client page starts. With matchers the server reads full
+//! store pages; when the client's page fills in the middle of one, it asks the store once more for
+//! that page cut right after the last row sent, which yields the token of that position.
 
 use std::future::Future;
 use std::time::Duration;
@@ -55,7 +57,7 @@ impl pb::metrics_query_server::MetricsQuery for MetricsService {
             query: SeriesQuery { metric },
             selector: Selector::from_pb(&request.matchers)?,
         };
-        let pages = Pages::new(request.page_size, &request.page_token)?;
+        let pages = Pages::new(request.page_size, &request.page_token, !listing.selector.is_empty())?;
         Ok(Response::new(stream(self.store.clone(), listing, pages, deadline).await?))
     }
 
@@ -81,7 +83,7 @@ impl pb::metrics_query_server::MetricsQuery for MetricsService {
             },
             selector: Selector::from_pb(&request.matchers)?,
         };
-        let pages = Pages::new(request.page_size, &request.page_token)?;
+        let pages = Pages::new(request.page_size, &request.page_token, !listing.selector.is_empty())?;
         Ok(Response::new(stream(self.store.clone(), listing, pages, deadline).await?))
     }
 }
@@ -206,24 +208,33 @@ impl Listing for AggregateListing {
 struct Pages {
     size: u32,
     sent: u32,
+    /// Where the store page being read started.
     after: Option<String>,
+    /// Whether matchers drop rows, so that store pages the size of the client's would not fill it.
+    filtered: bool,
 }
 
 impl Pages {
-    fn new(size: u32, token: &str) -> Result<Pages, ApiError> {
+    fn new(size: u32, token: &str, filtered: bool) -> Result<Pages, ApiError> {
         if size > MAX_PAGE_LIMIT {
             return Err(ApiError::InvalidArgument(format!(
                 "page_size {size} is too large: at most {MAX_PAGE_LIMIT}, or 0 for everything in one stream"
             )));
         }
         let after = (!token.is_empty()).then(|| token.to_string());
-        Ok(Pages { size, sent: 0, after })
+        Ok(Pages {
+            size,
+            sent: 0,
+            after,
+            filtered,
+        })
     }
 
-    /// The next store page: never more rows than the client's page still lacks.
+    /// The next store page: without matchers, never more rows than the client's page still lacks.
     fn next_store_page(&self) -> Page {
         let limit = match self.size {
             0 => STORE_PAGE,
+            _ if self.filtered => STORE_PAGE,
             size => size.saturating_sub(self.sent).clamp(1, STORE_PAGE),
         };
         Page {
@@ -302,8 +313,9 @@ async fn produce<L: Listing>(
     // carries the token, is known when it is sent.
     let mut held: Option<L::Row> = None;
     let mut batch = first;
-    let next_token = loop {
-        for row in batch.rows {
+    let next_token = 'pages: loop {
+        let read = batch.rows.len();
+        for (index, row) in batch.rows.into_iter().enumerate() {
             if !listing.selected(&row) {
                 continue;
             }
@@ -311,10 +323,24 @@ async fn produce<L: Listing>(
                 send(tx, L::message(previous, String::new()), deadline).await?;
             }
             pages.sent = pages.sent.saturating_add(1);
+            if !pages.full() {
+                continue;
+            }
+            if index + 1 == read {
+                break 'pages batch.next.unwrap_or_default();
+            }
+            // Rows follow in this store page: the token of the position right after this row is
+            // the one the store gives for the same page cut after it. (A series created in
+            // between, before this row, would make the next page repeat this row once.)
+            let cut = Page {
+                limit: u32::try_from(index + 1).unwrap_or(STORE_PAGE),
+                after: pages.after.clone(),
+            };
+            let cut = within(deadline, listing.fetch(store, &cut)).await??;
+            break 'pages cut.next.unwrap_or_default();
         }
         match batch.next {
             None => break String::new(),
-            Some(token) if pages.full() => break token,
             Some(token) => {
                 pages.after = Some(token);
                 batch = within(deadline, listing.fetch(store, &pages.next_store_page())).await??;
@@ -350,15 +376,18 @@ mod tests {
 
     #[test]
     fn store_pages_never_overshoot_the_clients_page() {
-        let mut pages = Pages::new(2_500, "").unwrap();
+        let mut pages = Pages::new(2_500, "", false).unwrap();
         assert_eq!(pages.next_store_page().limit, STORE_PAGE);
         pages.sent = 2_000;
         assert_eq!(pages.next_store_page().limit, 500);
         pages.sent = 2_500;
         assert!(pages.full());
-        let unlimited = Pages::new(0, "tok").unwrap();
+        let mut filtered = Pages::new(10, "", true).unwrap();
+        filtered.sent = 9;
+        assert_eq!(filtered.next_store_page().limit, STORE_PAGE, "matchers may drop most rows");
+        let unlimited = Pages::new(0, "tok", false).unwrap();
         assert_eq!(unlimited.next_store_page(), Page::after(STORE_PAGE, "tok"));
         assert!(!unlimited.full());
-        assert!(Pages::new(MAX_PAGE_LIMIT + 1, "").is_err());
+        assert!(Pages::new(MAX_PAGE_LIMIT + 1, "", false).is_err());
     }
 }
