@@ -109,6 +109,7 @@ pub struct HoltWinters {
     levels: Vec<f64>,
     trends: Vec<f64>,
     seasons: Vec<f64>,
+    errors: Vec<f64>,
 }
 
 struct Run {
@@ -116,6 +117,7 @@ struct Run {
     levels: Vec<f64>,
     trends: Vec<f64>,
     seasons: Vec<f64>,
+    errors: Vec<f64>,
 }
 
 fn trend_comb(spec: &HwSpec, l: f64, b: f64, phi: f64) -> f64 {
@@ -137,6 +139,7 @@ fn run(spec: &HwSpec, p: &HwParams, y: &[f64], keep: bool) -> Run {
         s.iter_mut().for_each(|v| *v = 0.0);
     }
     let mut levels = Vec::new();
+    let mut errors = Vec::new();
     let mut trends = Vec::new();
     if keep {
         levels.reserve(n + 1);
@@ -158,6 +161,9 @@ fn run(spec: &HwSpec, p: &HwParams, y: &[f64], keep: bool) -> Run {
         };
         let e = y[i] - fc;
         sse += e * e;
+        if keep {
+            errors.push(e);
+        }
         let ln = p.alpha * deseason + (1.0 - p.alpha) * tc;
         b = match spec.trend {
             Component::None => 0.0,
@@ -179,6 +185,7 @@ fn run(spec: &HwSpec, p: &HwParams, y: &[f64], keep: bool) -> Run {
         levels,
         trends,
         seasons: if keep { s } else { Vec::new() },
+        errors,
     }
 }
 
@@ -263,12 +270,18 @@ pub fn fit_seeded(y: &[f64], spec: HwSpec, additive: Option<&HoltWinters>) -> Re
         sse: r.sse,
         nobs: y.len(),
         levels: r.levels,
+        errors: r.errors,
         trends: r.trends,
         seasons: r.seasons,
     })
 }
 
 impl HoltWinters {
+    /// In-sample one-step errors, oldest first.
+    pub fn residuals(&self) -> &[f64] {
+        &self.errors
+    }
+
     /// Residual variance `SSE / n`.
     pub fn sigma2(&self) -> f64 {
         self.sse / self.nobs as f64

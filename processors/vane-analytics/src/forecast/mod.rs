@@ -1,11 +1,13 @@
 //! Forecast models behind one interface: point forecasts, prediction intervals, joint future
 //! paths, candidate fitting and the choice of the served model.
 //!
-//! Linear models (ARIMA, additive Holt-Winters) carry their psi weights: the path is Gaussian with
-//! `y_{T+k} = mean_k + sigma sum_{j<=k} psi_j e_{T+k-j}`, so intervals are exact and joint paths
-//! are sampled from the exact joint distribution. Multiplicative Holt-Winters paths are simulated
-//! through the model's recursions with additive Gaussian errors; its intervals are empirical
-//! quantiles of 4,000 seeded paths. The served model is the candidate with the smallest mean
+//! Linear models (ARIMA, additive Holt-Winters) carry their psi weights: the path is
+//! `y_{T+k} = mean_k + sum_{j<=k} psi_j e_{T+k-j}`; with Gaussian errors (the models' assumption)
+//! the intervals are exact. Multiplicative Holt-Winters paths are simulated through the model's
+//! recursions with additive errors; its intervals are empirical quantiles of 4,000 seeded
+//! Gaussian paths. Joint paths for probabilities are an equal mixture of model paths driven by
+//! blocks of recent in-sample errors and the series' own recent windows
+//! ([`ForecastModel::bootstrap_paths`]). The served model is the candidate with the smallest mean
 //! absolute error over a rolling-origin backtest of the last five horizons.
 
 use serde::Serialize;
@@ -15,7 +17,11 @@ use crate::arima::{self, Arima};
 use crate::error::{AnalyticsError, Result};
 use crate::ets::{self, Component, HoltWinters, HwSpec};
 use crate::normal::norm_ppf;
-use crate::rng::Rng;
+
+mod paths;
+
+pub use paths::INNOVATION_WINDOW;
+use paths::recent;
 
 /// How future paths are generated.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +42,17 @@ pub struct ForecastModel {
     /// Mean absolute error of the rolling-origin backtest, when the series is long enough.
     pub backtest_mae: Option<f64>,
     paths: Paths,
+    /// The most recent in-sample one-step errors, resampled by [`Self::bootstrap_paths`].
+    innovations: Vec<f64>,
+    /// Floor and ceiling of the fitted series, when it has them ([`Self::with_support_of`]).
+    support: (Option<f64>, Option<f64>),
+    /// `innovations` are relative to the one-step forecast (positive series).
+    relative: bool,
+    /// The few values a discrete series takes (sorted), which bootstrap paths snap to.
+    grid: Vec<f64>,
+    /// The recent values of the fitted series, whose windows are the analogue half of the
+    /// bootstrap mixture.
+    history: Vec<f64>,
 }
 
 /// The `forecast` object of the report.
@@ -65,6 +82,7 @@ impl ForecastModel {
         let sigma = m.sigma2().sqrt();
         let sse = m.sse;
         let name = m.spec.name();
+        let innovations = recent(m.residuals());
         let paths = if m.spec.is_linear() {
             Paths::Linear {
                 psi: m.psi(horizon),
@@ -79,6 +97,11 @@ impl ForecastModel {
             sse,
             backtest_mae: None,
             paths,
+            innovations,
+            support: (None, None),
+            relative: false,
+            grid: Vec::new(),
+            history: Vec::new(),
         }
     }
 
@@ -94,45 +117,18 @@ impl ForecastModel {
                 psi: m.psi(horizon),
                 sigma: m.sigma2().sqrt(),
             },
+            // The first p residuals are the zeros the conditional sum of squares starts from.
+            innovations: recent(m.resid().get(m.order.p..).unwrap_or(&[])),
+            support: (None, None),
+            relative: false,
+            grid: Vec::new(),
+            history: Vec::new(),
         }
     }
 
     /// Steps forecast.
     pub fn horizon(&self) -> usize {
         self.mean.len()
-    }
-
-    /// `n` joint future paths of the forecast horizon, reproducible from `seed`.
-    pub fn sample_paths(&self, n: usize, seed: u64) -> Vec<Vec<f64>> {
-        let mut rng = Rng::new(seed);
-        let h = self.horizon();
-        let mut out = Vec::with_capacity(n);
-        match &self.paths {
-            Paths::Linear { psi, sigma } => {
-                let mut e = vec![0.0; h];
-                for _ in 0..n {
-                    e.iter_mut().for_each(|v| *v = rng.normal());
-                    let mut path = Vec::with_capacity(h);
-                    for (k, m) in self.mean.iter().enumerate() {
-                        let mut s = 0.0;
-                        for j in 0..=k {
-                            if let (Some(p), Some(ev)) = (psi.get(j), e.get(k - j)) {
-                                s += p * ev;
-                            }
-                        }
-                        path.push(m + sigma * s);
-                    }
-                    out.push(path);
-                }
-            }
-            Paths::Simulated { model, sigma } => {
-                let mut draw = || rng.normal();
-                for _ in 0..n {
-                    out.push(model.simulate(h, *sigma, &mut draw));
-                }
-            }
-        }
-        out
     }
 
     /// Prediction intervals at coverage `level` for each step.
@@ -280,7 +276,7 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
                 if spec.seasonal == Component::Additive {
                     additive = Some(m.clone());
                 }
-                let mut fm = ForecastModel::from_holt_winters(m, h);
+                let mut fm = ForecastModel::from_holt_winters(m, h).with_support_of(y);
                 fm.backtest_mae = mae;
                 models.push(fm);
             }
@@ -294,7 +290,7 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
     match arima::search(y, d, o.max_pq) {
         Ok(m) => {
             let mae = backtest_mae(y, h, |o, k| m.forecast_from(o, k));
-            let mut fm = ForecastModel::from_arima(&m, h);
+            let mut fm = ForecastModel::from_arima(&m, h).with_support_of(y);
             fm.backtest_mae = mae;
             models.push(fm);
         }
@@ -339,6 +335,24 @@ mod tests {
             }
             assert!(out.upper[4] - out.lower[4] >= out.upper[0] - out.lower[0] - 1e-9);
         }
+    }
+
+    #[test]
+    fn bootstrap_paths_respect_floor_and_grid_and_mix_in_analogues() {
+        // Zero a third of the time, otherwise a few integer levels: a floor and a grid.
+        let y: Vec<f64> = (0..600).map(|t| if t % 3 == 0 { 0.0 } else { ((t * 7) % 5) as f64 }).collect();
+        let m = ForecastModel::from_arima(&arima::fit(&y, arima::Order { p: 1, d: 0, q: 0 }).unwrap(), 10).with_support_of(&y);
+        let paths = m.bootstrap_paths(2000, 3);
+        assert_eq!(paths.len(), 2000);
+        for p in &paths {
+            assert_eq!(p.len(), 10);
+            for v in p {
+                assert!(*v >= 0.0 && v.fract() == 0.0 && *v <= 4.0, "{v}");
+            }
+        }
+        // Every other path is a window of the series itself.
+        assert!(paths.iter().skip(1).step_by(2).all(|p| y.windows(10).any(|w| w == p.as_slice())));
+        assert_eq!(m.bootstrap_paths(2000, 3), paths, "seeded");
     }
 
     #[test]

@@ -1,0 +1,137 @@
+"""Rolling-origin backtest: vane's served forecast beside statsmodels, augurs and statsforecast.
+
+Run from the crate folder, after the Rust side has written its forecasts:
+
+    cargo run --release -p vane-analytics --example backtest -- FILES... > /tmp/vane_backtest.json
+    python3 reference/backtest.py /tmp/vane_backtest.json
+
+The origins, horizon and training data are the ones in vane's JSON (each model sees only the
+points before the origin). Peers get the calendar period of 5-minute data (288, one day), vane
+detects its own from the training data as `vane analyze` does. Models:
+
+- statsmodels `ExponentialSmoothing(trend="add", damped_trend=True, seasonal="add", 288).fit()`;
+- statsmodels `ARIMA`: p, q in 0..2 by AIC with d from `adfuller` (the search vane runs);
+- augurs `MSTL.ets([288])` (MSTL with an AutoETS trend), when `augurs` is installed;
+- statsforecast `MSTL(season_length=288)` (AutoETS trend), when `statsforecast` is installed
+  (one warm-up call first, so numba's compilation is not counted).
+
+MASE = mean absolute error over the horizon / mean absolute one-step naive error on the training
+data. Prints markdown tables: MASE per series (mean over origins) and mean seconds per forecast.
+"""
+
+import json
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from statsmodels.tsa.arima.model import ARIMA
+from statsmodels.tsa.holtwinters import ExponentialSmoothing
+from statsmodels.tsa.stattools import adfuller
+
+warnings.simplefilter("ignore")
+
+PERIOD = 288
+
+
+def sm_hw(train, h):
+    m = ExponentialSmoothing(train, trend="add", damped_trend=True, seasonal="add", seasonal_periods=PERIOD)
+    return m.fit().forecast(h)
+
+
+def sm_arima(train, h):
+    d = 0 if adfuller(train)[1] < 0.05 else 1
+    best = None
+    for p in range(3):
+        for q in range(3):
+            try:
+                r = ARIMA(train, order=(p, d, q)).fit()
+            except Exception:  # noqa: BLE001
+                continue
+            if best is None or r.aic < best.aic:
+                best = r
+    return best.forecast(h)
+
+
+def models():
+    out = [("statsmodels Holt-Winters", sm_hw), ("statsmodels ARIMA", sm_arima)]
+    try:
+        import augurs
+
+        def aug(train, h):
+            m = augurs.MSTL.ets([PERIOD])
+            m.fit(train)
+            return m.predict(h, level=None).point()
+
+        out.append(("augurs MSTL+ETS", aug))
+    except ImportError:
+        print("augurs not installed: skipped", file=sys.stderr)
+    try:
+        from statsforecast.models import MSTL
+
+        def sf(train, h):
+            return MSTL(season_length=PERIOD).forecast(y=train, h=h)["mean"]
+
+        sf(np.sin(np.arange(4 * PERIOD) / 7.0) + 2.0, 10)  # numba warm-up
+        out.append(("statsforecast MSTL", sf))
+    except ImportError:
+        print("statsforecast not installed: skipped", file=sys.stderr)
+    return out
+
+
+def mase(train, actual, forecast):
+    scale = np.mean(np.abs(np.diff(train)))
+    return float(np.mean(np.abs(np.asarray(actual) - np.asarray(forecast))) / scale)
+
+
+def main():
+    vane = json.load(open(sys.argv[1]))
+    peers = models()
+    names = ["vane (served)"] + [n for n, _ in peers]
+    table = []
+    for s in vane:
+        x = pd.read_csv(s["file"])["value"].to_numpy(dtype=float)
+        h = s["horizon"]
+        scores = {n: [] for n in names}
+        secs = {n: [] for n in names}
+        served = []
+        for o in s["origins"]:
+            origin = o["origin"]
+            train, actual = x[:origin], x[origin : origin + h]
+            scores["vane (served)"].append(mase(train, actual, o["forecast"]))
+            secs["vane (served)"].append(o["ms"] / 1000.0)
+            served.append(o["model"].split("(")[0] + (f"/p{o['period']}" if o["period"] else ""))
+            for name, fn in peers:
+                t = time.perf_counter()
+                f = fn(train, h)
+                secs[name].append(time.perf_counter() - t)
+                scores[name].append(mase(train, actual, f))
+        row = {"series": s["series"], "served": ", ".join(sorted(set(served)))}
+        for n in names:
+            row[n] = (float(np.mean(scores[n])), float(np.mean(secs[n])))
+        table.append(row)
+        print(s["series"], {n: round(row[n][0], 3) for n in names}, file=sys.stderr)
+    print("| series | " + " | ".join(names) + " | vane served |")
+    print("|---|" + "---|" * (len(names) + 1))
+    for r in table:
+        best = min(r[n][0] for n in names)
+        cells = []
+        for n in names:
+            v = f"{r[n][0]:.3f}"
+            cells.append(f"**{v}**" if r[n][0] == best else v)
+        print(f"| {r['series']} | " + " | ".join(cells) + f" | {r['served']} |")
+    means = {n: float(np.mean([r[n][0] for r in table])) for n in names}
+    print("| **mean MASE** | " + " | ".join(f"{means[n]:.3f}" for n in names) + " | |")
+    wins = {n: sum(1 for r in table if r[n][0] <= min(r[m][0] for m in names) + 1e-12) for n in names}
+    print("| series where best | " + " | ".join(str(wins[n]) for n in names) + " | |")
+    not_worse = sum(1 for r in table if r["vane (served)"][0] <= min(r[n][0] for n in names[1:]) + 1e-12)
+    print("| mean seconds per forecast | " + " | ".join(f"{np.mean([r[n][1] for r in table]):.3f}" for n in names) + " | |")
+    print()
+    print(f"vane at least as accurate as every peer on {not_worse} of {len(table)} series")
+    origins = sum(len(s["origins"]) for s in vane)
+    print(f"{len(table)} series, {origins} origins, horizon {vane[0]['horizon']}")
+
+
+if __name__ == "__main__":
+    main()
