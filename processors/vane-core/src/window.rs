@@ -164,8 +164,7 @@ impl SeriesWindows {
             let Some(width) = self.specs.get(index).map(|s| s.width_ms) else { continue };
             let cutoff = self.newest_ms - width;
             let mut needs_recount = false;
-            loop {
-                let Some(running) = self.running.get(index) else { break };
+            while let Some(running) = self.running.get(index) {
                 let start = running.start.max(self.base);
                 if start >= end {
                     break;

@@ -26,6 +26,8 @@ pub enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Query the read models through the gRPC API.
+    Query(vane_api::QueryArgs),
     /// Rebuild every read model from the log (embedded: stop `vane up` first).
     Replay(ServerArgs),
     /// Create or upgrade the read-model schema (ScyllaDB keyspace and tables, or the SQLite file).
@@ -78,6 +80,8 @@ pub enum Role {
     Aggregates,
     /// Writes derived events into the read models.
     Projector,
+    /// The gRPC API over the read models.
+    Api,
 }
 
 /// Flags shared by `up` and `run`; they override the config file and the environment.
@@ -92,6 +96,9 @@ pub struct ServerArgs {
     /// ScyllaDB contact points (scylla://host:9042,host2): read models in ScyllaDB instead of SQLite.
     #[arg(long)]
     pub scylla: Option<String>,
+    /// gRPC listen address (default 127.0.0.1:50051).
+    #[arg(long)]
+    pub grpc_addr: Option<String>,
     /// HTTP listen address for remote write, /metrics and /healthz (default 127.0.0.1:9464).
     #[arg(long)]
     pub http_addr: Option<String>,

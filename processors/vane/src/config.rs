@@ -30,6 +30,20 @@ struct FileConfig {
     ingest: IngestSection,
     store: StoreSection,
     aggregates: AggregatesSection,
+    grpc: GrpcSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct GrpcSection {
+    /// Listen address of the gRPC API.
+    addr: String,
+}
+
+impl Default for GrpcSection {
+    fn default() -> Self {
+        GrpcSection { addr: "127.0.0.1:50051".into() }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +173,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub kafka: Option<KafkaConfig>,
     pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
     pub write_auth: WriteAuth,
     pub topics: TopicLayout,
     pub segment_bytes: u64,
@@ -259,6 +274,14 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
             SocketAddr::from(([127, 0, 0, 1], 9464))
         }
     };
+    let grpc_text = args.grpc_addr.clone().unwrap_or(file.grpc.addr);
+    let grpc_addr = match grpc_text.parse::<SocketAddr>() {
+        Ok(addr) => addr,
+        Err(_) => {
+            problems.push(format!("grpc address {grpc_text:?}: expected IP:PORT, e.g. 127.0.0.1:50051 (port 0 picks a free one)"));
+            SocketAddr::from(([127, 0, 0, 1], 50051))
+        }
+    };
     let write_auth = match (file.http.write_token, file.http.write_username, file.http.write_password) {
         (None, None, None) => WriteAuth::None,
         (Some(token), None, None) if !token.is_empty() => WriteAuth::Bearer(token),
@@ -296,6 +319,7 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         data_dir: args.data_dir.clone().unwrap_or(file.log.data_dir),
         kafka,
         http_addr,
+        grpc_addr,
         write_auth,
         topics: TopicLayout {
             partitions: file.log.partitions,

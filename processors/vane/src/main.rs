@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         cli::Command::Up(args) => config::load(&args, None).and_then(|config| up::run(config, up::Roles::All)),
         cli::Command::Run { role, server } => config::load(&server, Some(role)).and_then(|config| up::run(config, up::Roles::One(role))),
+        cli::Command::Query(args) => query(&args),
         cli::Command::Replay(args) => config::load(&args, None).and_then(up::replay),
         cli::Command::Migrate(args) => config::load(&args, None).and_then(up::migrate),
         cli::Command::Analyze(args) => analyze::run(&args),
@@ -26,6 +27,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn query(args: &vane_api::QueryArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let output = runtime.block_on(vane_api::run_query(args))?;
+    print!("{output}");
+    Ok(())
 }
 
 fn init_tracing() {

@@ -113,8 +113,6 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
             tracing::error!(%error, "http server failed");
         }
     });
-    // Scripts and tests read this line to find the port when --http-addr ends in :0.
-    println!("vane: http listening on {http_addr} (log: {})", log.backend());
 
     if roles.includes(Role::Ingest) {
         let processor = IngestProcessor::new(Normaliser::new(config.ingest.clone())?);
@@ -143,8 +141,24 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         });
     }
 
-    let store = if roles.includes(Role::Projector) { Some(open_store(&config).await?) } else { None };
-    if let Some(store) = &store {
+    let needs_store = roles.includes(Role::Projector) || roles.includes(Role::Api);
+    let store = if needs_store { Some(open_store(&config).await?) } else { None };
+    if let (Some(store), true) = (&store, roles.includes(Role::Api)) {
+        let listener = tokio::net::TcpListener::bind(config.grpc_addr).await.with_context(|| format!("cannot listen on {} (--grpc-addr)", config.grpc_addr))?;
+        let grpc_addr = listener.local_addr().context("no local address")?;
+        let (store, health, mut stopping) = (store.clone(), health.clone(), stopping.clone());
+        tasks.spawn(async move {
+            let shutdown = async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            };
+            if let Err(error) = vane_api::serve(store, listener, shutdown).await {
+                tracing::error!(%error, role = "api", "role stopped");
+                health.fail("api", &error.to_string());
+            }
+        });
+        println!("vane: grpc listening on {grpc_addr}");
+    }
+    if let (Some(store), true) = (&store, roles.includes(Role::Projector)) {
         {
             let (log, store, metrics, health, clock, stopping) = (log.clone(), store.clone(), metrics.clone(), health.clone(), Arc::clone(&clock), stopping.clone());
             tasks.spawn(async move {
@@ -187,6 +201,9 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         });
     }
 
+    // Printed once every role is started: scripts and tests read this line to know that vane is
+    // ready and, when --http-addr ends in :0, which port it got.
+    println!("vane: http listening on {http_addr} (log: {})", log.backend());
     wait_for_signal().await;
     tracing::info!("stopping: finishing in-flight batches");
     let _ = stop.send(true);
