@@ -72,26 +72,24 @@ fn householder(x: &[Vec<f64>], y: &[f64]) -> Result<Qr> {
     // Largest column norm of the design, to detect columns that QR reduces to rounding noise.
     let scale = x.iter().map(|c| c.iter().map(|v| v * v).sum::<f64>()).fold(0.0, f64::max);
     for j in 0..k {
-        let norm = a[j][j..].iter().map(|v| v * v).sum::<f64>().sqrt();
+        let norm = dot(&a[j][j..], &a[j][j..]).sqrt();
         if norm == 0.0 || norm * norm <= 1e-28 * scale {
             return Err(AnalyticsError::Singular { what: "least squares" });
         }
         let alpha = if a[j][j] > 0.0 { -norm } else { norm };
         // v = a_j[j..] - alpha e_1, stored in a[j][j..].
         a[j][j] -= alpha;
-        let vtv: f64 = a[j][j..].iter().map(|v| v * v).sum();
+        let vtv = dot(&a[j][j..], &a[j][j..]);
         rdiag[j] = alpha;
         let (head, tail) = a.split_at_mut(j + 1);
         let v = &head[j][j..];
         for col in tail.iter_mut() {
-            let dot: f64 = v.iter().zip(&col[j..]).map(|(a, b)| a * b).sum();
-            let f = 2.0 * dot / vtv;
+            let f = 2.0 * dot(v, &col[j..]) / vtv;
             for (c, vi) in col[j..].iter_mut().zip(v) {
                 *c -= f * vi;
             }
         }
-        let dot: f64 = v.iter().zip(&qty[j..]).map(|(a, b)| a * b).sum();
-        let f = 2.0 * dot / vtv;
+        let f = 2.0 * dot(v, &qty[j..]) / vtv;
         for (c, vi) in qty[j..].iter_mut().zip(v) {
             *c -= f * vi;
         }

@@ -179,7 +179,7 @@ pub(super) fn levenberg_marquardt(w: &[f64], start: &[f64], p: usize, q: usize, 
         return Some((theta, value));
     }
     let mut lambda = 1e-3;
-    for _ in 0..100 {
+    for _ in 0..60 {
         let mut a = jtj.clone();
         for i in 0..k {
             a[i * k + i] *= 1.0 + lambda;
@@ -203,7 +203,7 @@ pub(super) fn levenberg_marquardt(w: &[f64], start: &[f64], p: usize, q: usize, 
                 grad = g2;
                 jtj = j2;
                 lambda = (lambda / 10.0).max(1e-12);
-                if gain <= 1e-13 * value {
+                if gain <= 1e-10 * value {
                     return Some((theta, value));
                 }
                 true

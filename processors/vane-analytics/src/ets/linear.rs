@@ -304,8 +304,8 @@ pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
         let objective = |u: &[f64]| best_state(y, cs.smoothing(u), trend, m).map_or(f64::INFINITY, |(_, v)| v);
         for k in STARTS {
             let u0 = cs.coords(k);
-            let first = nelder_mead(objective, &u0, &vec![1.0; u0.len()], 200, 1e-9);
-            let second = nelder_mead(objective, &first.x, &vec![0.3; u0.len()], 60, 1e-10);
+            let first = nelder_mead(objective, &u0, &vec![1.0; u0.len()], 200, 1e-8);
+            let second = nelder_mead(objective, &first.x, &vec![0.3; u0.len()], 60, 1e-9);
             let u = if second.value <= first.value { second.x } else { first.x };
             let k = cs.smoothing(&u);
             if let Some((x0, v)) = best_state(y, k, trend, m) {
