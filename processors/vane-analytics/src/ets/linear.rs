@@ -279,10 +279,6 @@ pub(super) const STARTS: [Smoothing; 3] = [
     },
 ];
 
-/// Seasonal periods up to this size profile the initial state out of every objective
-/// evaluation; longer ones alternate between the smoothing parameters and the state.
-const PROFILE_MAX_PERIOD: usize = 24;
-
 /// Fits a linear model: smoothing parameters by Nelder-Mead, initial state by least squares.
 pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
     let trend = spec.trend != Component::None;
@@ -299,8 +295,8 @@ pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
             best = Some((k, x0, v));
         }
     };
-    if m <= PROFILE_MAX_PERIOD {
-        // The concentrated SSE is cheap: optimise it directly.
+    if m == 0 {
+        // Without a season the concentrated SSE costs one fused pass: optimise it directly.
         let objective = |u: &[f64]| best_state(y, cs.smoothing(u), trend, m).map_or(f64::INFINITY, |(_, v)| v);
         for k in STARTS {
             let u0 = cs.coords(k);
@@ -313,7 +309,8 @@ pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
             }
         }
     } else {
-        // Long seasons: pick the best start by its concentrated SSE, then alternate a
+        // With a season (even a short one, measured faster and as good): pick the best start by
+        // its concentrated SSE, then alternate a
         // Nelder-Mead step over the smoothing parameters (state fixed) with a least-squares
         // state (smoothing fixed). Each half-step can only lower the SSE.
         let mut start: Option<(Smoothing, State0, f64)> = None;
