@@ -309,10 +309,10 @@ pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
             }
         }
     } else {
-        // With a season (even a short one, measured faster and as good): pick the best start by
-        // its concentrated SSE, then alternate a
-        // Nelder-Mead step over the smoothing parameters (state fixed) with a least-squares
-        // state (smoothing fixed). Each half-step can only lower the SSE.
+        // With a season (even a short one: measured faster than profiling and as good), pick
+        // the better start by its concentrated SSE, then alternate a Nelder-Mead step over the
+        // smoothing parameters (state fixed) with a least-squares state (smoothing fixed). Each
+        // half-step can only lower the SSE.
         let mut start: Option<(Smoothing, State0, f64)> = None;
         for k in [STARTS[0], STARTS[2]] {
             if let Some((x0, v)) = best_state(y, k, trend, m)
