@@ -53,6 +53,8 @@ pub struct ForecastModel {
     /// The recent values of the fitted series, whose windows are the analogue half of the
     /// bootstrap mixture.
     history: Vec<f64>,
+    /// Analogue windows are changes from the last value (a non-stationary series), not levels.
+    anchored: bool,
 }
 
 /// The `forecast` object of the report.
@@ -102,6 +104,7 @@ impl ForecastModel {
             relative: false,
             grid: Vec::new(),
             history: Vec::new(),
+            anchored: false,
         }
     }
 
@@ -123,6 +126,7 @@ impl ForecastModel {
             relative: false,
             grid: Vec::new(),
             history: Vec::new(),
+            anchored: false,
         }
     }
 
@@ -267,6 +271,10 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
         seasonal: Component::None,
         period: 1,
     });
+    let d = o.d.unwrap_or_else(|| match adfuller(y, &AdfOptions::default()) {
+        Ok(r) if r.stationary => 0,
+        _ => 1,
+    });
     // The additive seasonal fit (first in `specs`) seeds the multiplicative one.
     let mut additive: Option<HoltWinters> = None;
     for spec in specs {
@@ -276,21 +284,17 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
                 if spec.seasonal == Component::Additive {
                     additive = Some(m.clone());
                 }
-                let mut fm = ForecastModel::from_holt_winters(m, h).with_support_of(y);
+                let mut fm = ForecastModel::from_holt_winters(m, h).with_support_of(y).anchored(d > 0);
                 fm.backtest_mae = mae;
                 models.push(fm);
             }
             Err(e) => failed.push((spec.name(), e)),
         }
     }
-    let d = o.d.unwrap_or_else(|| match adfuller(y, &AdfOptions::default()) {
-        Ok(r) if r.stationary => 0,
-        _ => 1,
-    });
     match arima::search(y, d, o.max_pq) {
         Ok(m) => {
             let mae = backtest_mae(y, h, |o, k| m.forecast_from(o, k));
-            let mut fm = ForecastModel::from_arima(&m, h).with_support_of(y);
+            let mut fm = ForecastModel::from_arima(&m, h).with_support_of(y).anchored(d > 0);
             fm.backtest_mae = mae;
             models.push(fm);
         }
@@ -353,6 +357,19 @@ mod tests {
         // Every other path is a window of the series itself.
         assert!(paths.iter().skip(1).step_by(2).all(|p| y.windows(10).any(|w| w == p.as_slice())));
         assert_eq!(m.bootstrap_paths(2000, 3), paths, "seeded");
+    }
+
+    #[test]
+    fn anchored_analogues_continue_from_the_last_value() {
+        // A steady climb: past levels are far below the last value, past changes are +1.
+        let y: Vec<f64> = (0..500).map(|t| t as f64 + ((t * 7) % 3) as f64 * 0.1).collect();
+        let m = ForecastModel::from_arima(&arima::fit(&y, arima::Order { p: 0, d: 1, q: 0 }).unwrap(), 5)
+            .with_support_of(&y)
+            .anchored(true);
+        let last = y[499];
+        for p in m.bootstrap_paths(200, 9).iter().skip(1).step_by(2) {
+            assert!((p[0] - (last + 1.0)).abs() <= 0.21, "{p:?} from {last}");
+        }
     }
 
     #[test]

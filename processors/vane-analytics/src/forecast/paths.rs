@@ -72,10 +72,16 @@ impl ForecastModel {
         let mut e = vec![0.0; h];
         let windows = self.history.len().saturating_sub(h) + 1;
         for i in 0..n {
-            if bootstrap && self.history.len() > h && i % 2 == 1 {
-                // Analogue: what the series itself did over a recent window of h points.
-                let s = ((rng.uniform() * windows as f64) as usize).min(windows - 1);
-                out.push(self.history.get(s..s + h).map(<[f64]>::to_vec).unwrap_or_default());
+            if bootstrap && self.history.len() > h + 1 && i % 2 == 1 {
+                // Analogue: what the series itself did over a recent window of h points; for a
+                // non-stationary series, the changes it made, from its last value.
+                let s = ((rng.uniform() * windows as f64) as usize).clamp(1, windows - 1);
+                let window = self.history.get(s..s + h).unwrap_or(&[]);
+                let path = match (self.anchored, self.history.get(s - 1), self.history.last()) {
+                    (true, Some(base), Some(last)) => window.iter().map(|v| last + (v - base)).collect(),
+                    _ => window.to_vec(),
+                };
+                out.push(path);
                 continue;
             }
             if bootstrap {
@@ -125,6 +131,13 @@ impl ForecastModel {
             out.push(path);
         }
         out
+    }
+
+    /// Makes the analogue paths changes from the last value rather than past levels: for a
+    /// series the ADF test finds non-stationary (ARIMA `d > 0`), past levels are no guide.
+    pub fn anchored(mut self, yes: bool) -> Self {
+        self.anchored = yes;
+        self
     }
 
     /// Records the floor and ceiling of the series the model was fitted to, for the bootstrap
