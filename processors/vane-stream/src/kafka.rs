@@ -30,6 +30,11 @@ pub struct KafkaConfig {
     pub replication_factor: i32,
     /// Extra librdkafka properties (e.g. `security.protocol`), applied to every client.
     pub properties: Vec<(String, String)>,
+    /// Stable identity of this process across restarts. When set, consumers use static group
+    /// membership (`group.instance.id = <instance>-<group>`): a restarted process takes its
+    /// partitions back at once instead of waiting for the broker to expire its old session
+    /// (which some Kafka-protocol brokers do not do while the group is otherwise steady).
+    pub instance_id: Option<String>,
 }
 
 impl KafkaConfig {
@@ -38,6 +43,7 @@ impl KafkaConfig {
             brokers: brokers.to_string(),
             replication_factor: 1,
             properties: Vec::new(),
+            instance_id: None,
         }
     }
 
@@ -216,9 +222,11 @@ impl KafkaLog {
                 &reader_group
             }
         };
-        let consumer: StreamConsumer = self
-            .config
-            .client()
+        let mut client = self.config.client();
+        if let (Some(instance), Some(group)) = (&self.config.instance_id, group) {
+            client.set("group.instance.id", format!("{instance}-{group}"));
+        }
+        let consumer: StreamConsumer = client
             .set("group.id", group_id)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")

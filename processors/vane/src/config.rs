@@ -117,6 +117,9 @@ struct KafkaSection {
     replication_factor: i32,
     /// Extra librdkafka client properties.
     properties: BTreeMap<String, String>,
+    /// Stable identity of this process for static group membership; default: derived from the
+    /// host name and the data dir (unique per host, since the data dir is locked).
+    instance_id: Option<String>,
 }
 
 impl Default for KafkaSection {
@@ -125,6 +128,7 @@ impl Default for KafkaSection {
             brokers: String::new(),
             replication_factor: 1,
             properties: BTreeMap::new(),
+            instance_id: None,
         }
     }
 }
@@ -304,6 +308,8 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         let mut kafka = KafkaConfig::new(brokers.trim());
         kafka.replication_factor = file.kafka.replication_factor;
         kafka.properties = file.kafka.properties.into_iter().collect();
+        let data_dir = args.data_dir.clone().unwrap_or(file.log.data_dir.clone());
+        kafka.instance_id = Some(file.kafka.instance_id.clone().unwrap_or_else(|| default_instance_id(&data_dir)));
         Some(kafka)
     };
     let scylla_uri = args.scylla.clone().unwrap_or(file.store.scylla_uri);
@@ -336,6 +342,19 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         store_retention,
         aggregates: AggregatesConfig { windows, grace_ms: grace.as_millis() as i64 },
     })
+}
+
+/// `<host>-<8 hex of the data dir's absolute path>`: stable across restarts of the same
+/// deployment, different for two processes on one host (they cannot share a data dir).
+fn default_instance_id(data_dir: &std::path::Path) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").or_else(|_| std::env::var("HOSTNAME")).unwrap_or_else(|_| "vane".into());
+    let absolute = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in absolute.to_string_lossy().bytes() {
+        hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+    }
+    let host: String = host.trim().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    format!("{host}-{hash:08x}")
 }
 
 #[cfg(test)]

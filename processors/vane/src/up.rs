@@ -80,7 +80,23 @@ pub async fn open_log(config: &Config) -> anyhow::Result<Log> {
     Ok(log)
 }
 
+/// Holds the data dir's lock in Kafka mode too: it may hold the embedded store, and the default
+/// Kafka instance id is derived from it, so two processes must not share it.
+fn lock_data_dir(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
+    if config.kafka.is_none() {
+        return Ok(None); // the embedded log takes the same lock itself
+    }
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let path = config.data_dir.join("LOCK");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    if file.try_lock().is_err() {
+        anyhow::bail!("data dir {} is locked by another vane process; stop it or pick another --data-dir", config.data_dir.display());
+    }
+    Ok(Some(file))
+}
+
 async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
+    let _lock = lock_data_dir(&config)?;
     let log = open_log(&config).await?;
     let metrics = Metrics::new();
     let health = Health::default();

@@ -182,7 +182,7 @@ fn full_trip(kafka: Option<&str>) {
         keyed.sort();
         keyed
     };
-    assert_eq!(key(&replayed), key(&settled), "replay rebuilds the same rows");
+    assert_eq!(key(&replayed), key(&settled), "replay rebuilds the same rows (replayed first, then before the replay)");
     assert!(vane.stop().success());
 }
 
