@@ -29,6 +29,10 @@ pub enum ProjectorError {
 }
 
 const GROUP: &str = "vane-projector";
+/// A replay ends after this many empty polls (200 ms each) once every partition was read to its
+/// end offset, or after `GIVE_UP_POLLS` empty polls in any case.
+const QUIET_POLLS: u32 = 10;
+const GIVE_UP_POLLS: u32 = 75;
 
 /// Runs the projector until `shutdown` turns true.
 pub async fn run(log: Log, store: Store, clock: &dyn Clock, metrics: &Metrics, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectorError> {
@@ -113,32 +117,37 @@ pub async fn replay(log: &Log, store: &Store) -> Result<ReplayReport, ProjectorE
     let codec = Codec::<SeriesAggregatesEvent>::new().map_err(|e| ProjectorError::Schema(e.to_string()))?;
     store.migrate().await?;
     store.wipe().await?;
+    // Read until every partition reached the end offsets taken at the start and nothing new
+    // arrived for a while: some Kafka-protocol brokers (tansu 0.6) report stale high watermarks,
+    // so the quiet period, not the watermark alone, ends the replay.
     let ends = log.end_offsets(topics::METRICS_AGGREGATES).await?;
-    let mut remaining: Vec<u64> = ends.clone();
+    let mut reached: Vec<bool> = ends.iter().map(|end| *end == 0).collect();
     let mut reader = log.consumer(None, &[topics::METRICS_AGGREGATES])?;
     let mut report = ReplayReport { events: 0, rows: 0, rejected: 0 };
-    let mut idle = 0;
-    while remaining.iter().any(|r| *r > 0) && idle < 50 {
+    let mut quiet_polls = 0;
+    loop {
+        let all_reached = reached.iter().all(|r| *r);
+        if (all_reached && quiet_polls >= QUIET_POLLS) || quiet_polls >= GIVE_UP_POLLS {
+            break;
+        }
         let records = reader.poll(20_000, Duration::from_millis(200)).await?;
         if records.is_empty() {
-            idle += 1;
+            quiet_polls += 1;
             continue;
         }
-        idle = 0;
-        let mut wanted = Vec::with_capacity(records.len());
-        for record in records {
+        quiet_polls = 0;
+        for record in &records {
             let end = ends.get(record.partition as usize).copied().unwrap_or(0);
-            if record.offset < end {
-                if let Some(left) = remaining.get_mut(record.partition as usize) {
-                    *left = end.saturating_sub(record.offset + 1).min(*left);
-                }
-                wanted.push(record);
+            if record.offset + 1 >= end
+                && let Some(flag) = reached.get_mut(record.partition as usize)
+            {
+                *flag = true;
             }
         }
-        let batch = Batch::from_records(&codec, &wanted);
+        let batch = Batch::from_records(&codec, &records);
         store.upsert_series(&batch.series).await?;
         store.upsert_aggregates(&batch.aggregates).await?;
-        report.events += wanted.len() as u64;
+        report.events += records.len() as u64;
         report.rows += (batch.series.len() + batch.aggregates.len()) as u64;
         report.rejected += batch.rejected.len() as u64;
     }

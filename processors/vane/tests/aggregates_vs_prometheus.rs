@@ -165,8 +165,15 @@ fn full_trip(kafka: Option<&str>) {
 
     // No more samples; the final answers, then a replay into a wiped store gives the same.
     drop(prometheus_process);
-    std::thread::sleep(Duration::from_secs(2));
-    let settled = query(&grpc, &["aggregates", "--metric", METRIC]);
+    let mut settled = query(&grpc, &["aggregates", "--metric", METRIC]);
+    loop {
+        std::thread::sleep(Duration::from_secs(2));
+        let again = query(&grpc, &["aggregates", "--metric", METRIC]);
+        if again == settled {
+            break;
+        }
+        settled = again;
+    }
     assert!(vane.stop().success());
     let mut replay_args = vec!["replay", "--data-dir", &data_dir];
     if let Some(brokers) = kafka {
