@@ -1,7 +1,8 @@
 //! Calibration backtest of the range-violation probability on held-out windows of real series.
 //!
 //! `cargo run --release -p vane-analytics --example calibration -- [--origins K] [--horizon H]
-//! FILE.csv...`
+//! [--events OUT.json] FILE.csv...` (`--events` writes every event with the three probabilities,
+//! for `reference/check_baseline.py`)
 //!
 //! For each file, `K` origins spread evenly over the second half of the series. At each origin
 //! the models see only the points before it; three ranges are set from the last day (288 points)
@@ -33,6 +34,10 @@ const METHODS: [&str; 3] = ["vane (joint paths)", "historical rate", "ARIMA(1,1,
 struct Event {
     probs: [f64; 3],
     hit: bool,
+    /// File, origin and range, for `--events`.
+    file: String,
+    origin: usize,
+    range: (Option<f64>, Option<f64>),
 }
 
 fn outside(v: f64, lo: Option<f64>, hi: Option<f64>) -> bool {
@@ -70,12 +75,14 @@ fn brier(events: &[Event], k: usize) -> f64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut origins = 40usize;
     let mut horizon = 10usize;
+    let mut events_out: Option<String> = None;
     let mut files = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--origins" => origins = args.next().ok_or("--origins needs a value")?.parse()?,
             "--horizon" => horizon = args.next().ok_or("--horizon needs a value")?.parse()?,
+            "--events" => events_out = Some(args.next().ok_or("--events needs a path")?),
             _ => files.push(a),
         }
     }
@@ -124,6 +131,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         independent_steps(&baseline, horizon, lo, hi),
                     ],
                     hit,
+                    file: path.clone(),
+                    origin,
+                    range: (lo, hi),
                 });
             }
         }
@@ -140,6 +150,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if best { "yes" } else { "no" }
         );
         all.extend(events);
+    }
+    if let Some(out) = events_out {
+        let rows: Vec<serde_json::Value> = all
+            .iter()
+            .map(|e| {
+                serde_json::json!({"file": e.file, "origin": e.origin, "min": e.range.0, "max": e.range.1,
+                    "horizon": horizon, "vane": e.probs[0], "historical": e.probs[1], "arima111": e.probs[2], "hit": e.hit})
+            })
+            .collect();
+        std::fs::write(out, serde_json::to_string(&rows)?)?;
     }
     let pooled: Vec<String> = (0..3).map(|k| format!("{:.4}", brier(&all, k))).collect();
     let hits = all.iter().filter(|e| e.hit).count();
