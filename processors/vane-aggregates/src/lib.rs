@@ -26,8 +26,14 @@ pub struct AggregatesConfig {
 
 impl Default for AggregatesConfig {
     fn default() -> Self {
-        let window = |name: &str, hours: i64| WindowSpec { name: name.to_string(), width_ms: hours * 3_600_000 };
-        AggregatesConfig { windows: vec![window("1h", 1), window("3h", 3), window("12h", 12)], grace_ms: 5 * 60_000 }
+        let window = |name: &str, hours: i64| WindowSpec {
+            name: name.to_string(),
+            width_ms: hours * 3_600_000,
+        };
+        AggregatesConfig {
+            windows: vec![window("1h", 1), window("3h", 3), window("12h", 12)],
+            grace_ms: 5 * 60_000,
+        }
     }
 }
 
@@ -125,7 +131,12 @@ impl Processor for AggregatesProcessor {
                 as_of_ms,
                 windows: state.windows.stats(),
             };
-            let mut record = OutRecord::new(topics::METRICS_AGGREGATES, series_id.to_string(), self.aggregates.encode(&event), as_of_ms);
+            let mut record = OutRecord::new(
+                topics::METRICS_AGGREGATES,
+                series_id.to_string(),
+                self.aggregates.encode(&event),
+                as_of_ms,
+            );
             if let Some(traceparent) = &state.traceparent {
                 record = record.with_header(topics::TRACEPARENT, traceparent.clone());
             }
@@ -160,7 +171,10 @@ mod tests {
 
     fn record(processor: &AggregatesProcessor, series: &str, ts: i64, value: f64, offset: u64) -> Record {
         let identity = SeriesIdentity::new("m".into(), [("s".to_string(), series.to_string())], &BTreeSet::new()).unwrap();
-        let event = MetricSampleEvent { envelope: Envelope::new(ts, ts, "test"), sample: Sample::new(identity, ts, value).unwrap() };
+        let event = MetricSampleEvent {
+            envelope: Envelope::new(ts, ts, "test"),
+            sample: Sample::new(identity, ts, value).unwrap(),
+        };
         Record {
             topic: topics::METRICS_SAMPLES.into(),
             partition: 1,
@@ -197,8 +211,12 @@ mod tests {
         let mut processor = AggregatesProcessor::new(AggregatesConfig::default()).unwrap();
         let mut out = Vec::new();
         let base = 1_700_000_000_000;
-        processor.process(&record(&processor, "a", base + 3_600_000, 1.0, 0), 0, &mut out).unwrap();
-        processor.process(&record(&processor, "a", base + 3_600_000, 1.0, 1), 0, &mut out).unwrap();
+        processor
+            .process(&record(&processor, "a", base + 3_600_000, 1.0, 0), 0, &mut out)
+            .unwrap();
+        processor
+            .process(&record(&processor, "a", base + 3_600_000, 1.0, 1), 0, &mut out)
+            .unwrap();
         let Rejected(reason) = processor.process(&record(&processor, "a", base, 1.0, 2), 0, &mut out).unwrap_err();
         assert!(reason.starts_with("late sample"), "{reason}");
         processor.end_batch(0, &mut out);

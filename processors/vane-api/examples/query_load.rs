@@ -14,7 +14,10 @@ use vane_api::client::Client;
 use vane_api::pb;
 
 fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
 }
 
 #[tokio::main]
@@ -28,7 +31,13 @@ async fn main() {
     let all = args.iter().any(|a| a == "--all");
 
     let mut client = Client::connect(&addr).await.expect("connect");
-    let series = client.all_series(pb::ListSeriesRequest { metric: metric.clone(), ..Default::default() }).await.expect("series");
+    let series = client
+        .all_series(pb::ListSeriesRequest {
+            metric: metric.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("series");
     let values: Vec<String> = series.iter().filter_map(|s| s.labels.get(&label).cloned()).collect();
     assert!(!values.is_empty(), "no series of {metric} with label {label}: feed vane first");
     let raw = client.raw().clone();
@@ -45,10 +54,20 @@ async fn main() {
         let matchers = if all {
             vec![]
         } else {
-            vec![pb::LabelMatcher { name: label.clone(), op: pb::MatchOp::Equal as i32, value: values[i % values.len()].clone() }]
+            vec![pb::LabelMatcher {
+                name: label.clone(),
+                op: pb::MatchOp::Equal as i32,
+                value: values[i % values.len()].clone(),
+            }]
         };
         i += 1;
-        let request = pb::ListAggregatesRequest { metric: metric.clone(), matchers, window: "1h".into(), page_size: 0, page_token: String::new() };
+        let request = pb::ListAggregatesRequest {
+            metric: metric.clone(),
+            matchers,
+            window: "1h".into(),
+            page_size: 0,
+            page_token: String::new(),
+        };
         let (latencies, errors) = (Arc::clone(&latencies), Arc::clone(&errors));
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();

@@ -39,7 +39,9 @@ pub enum Offer {
     /// Same timestamp as a sample already held: ignored.
     Duplicate,
     /// Older than the newest sample minus the grace.
-    TooLate { newest_ms: i64 },
+    TooLate {
+        newest_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -161,7 +163,9 @@ impl SeriesWindows {
     fn advance_starts(&mut self) {
         let end = self.base + self.points.len() as u64;
         for index in 0..self.running.len() {
-            let Some(width) = self.specs.get(index).map(|s| s.width_ms) else { continue };
+            let Some(width) = self.specs.get(index).map(|s| s.width_ms) else {
+                continue;
+            };
             let cutoff = self.newest_ms - width;
             let mut needs_recount = false;
             while let Some(running) = self.running.get(index) {
@@ -196,7 +200,9 @@ impl SeriesWindows {
 
     /// Recomputes a window's sums from its points, bounding the drift of add/subtract.
     fn recount(&mut self, index: usize) {
-        let Some(start) = self.running.get(index).map(|r| r.start.max(self.base)) else { return };
+        let Some(start) = self.running.get(index).map(|r| r.start.max(self.base)) else {
+            return;
+        };
         let (mut sum, mut sum_squares) = (0.0, 0.0);
         let skip = usize::try_from(start - self.base).unwrap_or(usize::MAX);
         for point in self.points.iter().skip(skip) {
@@ -244,7 +250,9 @@ impl SeriesWindows {
             if running.count == 0 {
                 continue;
             }
-            let (Some((_, max)), Some((_, min))) = (running.max.front(), running.min.front()) else { continue };
+            let (Some((_, max)), Some((_, min))) = (running.max.front(), running.min.front()) else {
+                continue;
+            };
             let first_ms = self.point(running.start.max(self.base)).map_or(self.newest_ms, |p| p.ts);
             let n = running.count as f64;
             let mean_shifted = running.sum / n;
@@ -269,7 +277,16 @@ mod tests {
     use super::*;
 
     fn specs() -> Vec<WindowSpec> {
-        vec![WindowSpec { name: "1h".into(), width_ms: 3_600_000 }, WindowSpec { name: "3h".into(), width_ms: 10_800_000 }]
+        vec![
+            WindowSpec {
+                name: "1h".into(),
+                width_ms: 3_600_000,
+            },
+            WindowSpec {
+                name: "3h".into(),
+                width_ms: 10_800_000,
+            },
+        ]
     }
 
     /// The definition, computed from scratch over the points of `(t_last − w, t_last]`.
@@ -326,7 +343,10 @@ mod tests {
         assert_eq!(windows.offer(1_990_000, 5.0, 4), Offer::Accepted);
         let stats = windows.stats();
         assert_eq!(stats[0].count, 3);
-        assert_eq!((stats[0].max, stats[0].min, stats[0].first_ms, stats[0].last_ms), (5.0, 1.0, 1_000_000, 2_000_000));
+        assert_eq!(
+            (stats[0].max, stats[0].min, stats[0].first_ms, stats[0].last_ms),
+            (5.0, 1.0, 1_000_000, 2_000_000)
+        );
     }
 
     #[test]
@@ -336,20 +356,33 @@ mod tests {
         assert_eq!(windows.stats()[0].std, None);
         windows.offer(3_600_000, 6.0, 1);
         let stats = windows.stats();
-        assert_eq!(stats[0].count, 1, "the sample exactly 1h before t_last is outside (t_last − 1h, t_last]");
+        assert_eq!(
+            stats[0].count, 1,
+            "the sample exactly 1h before t_last is outside (t_last − 1h, t_last]"
+        );
         assert_eq!(stats[1].count, 2);
         assert_eq!(windows.oldest_offset(), Some(0));
     }
 
     #[test]
     fn the_oldest_offset_accounts_for_late_inserts() {
-        let mut windows = SeriesWindows::new(&[WindowSpec { name: "1m".into(), width_ms: 60_000 }], 30_000);
+        let mut windows = SeriesWindows::new(
+            &[WindowSpec {
+                name: "1m".into(),
+                width_ms: 60_000,
+            }],
+            30_000,
+        );
         windows.offer(10_000, 1.0, 1);
         windows.offer(20_000, 1.0, 2);
         windows.offer(15_000, 1.0, 3); // late: offset 3 sits between ts 10s and 20s
         assert_eq!(windows.oldest_offset(), Some(1));
         windows.offer(101_000, 1.0, 4); // keeps (101 − 60 − 30, 101] = ts > 11s: 10s falls out
-        assert_eq!(windows.oldest_offset(), Some(2), "offset 2 (ts 20s) is held, though ts 15s (offset 3) is older");
+        assert_eq!(
+            windows.oldest_offset(),
+            Some(2),
+            "offset 2 (ts 20s) is held, though ts 15s (offset 3) is older"
+        );
     }
 
     #[test]

@@ -52,8 +52,10 @@ impl Event for SeriesAggregatesEvent {
     fn read_body(reader: &mut Reader<'_>) -> Result<Self, EventsError> {
         let envelope = Envelope::read(reader)?;
         let id_text = reader.string()?;
-        let series_id = SeriesId::parse(&id_text)
-            .ok_or_else(|| EventsError::InvalidField { field: "series_id", reason: format!("{id_text:?} is not 16 hex digits") })?;
+        let series_id = SeriesId::parse(&id_text).ok_or_else(|| EventsError::InvalidField {
+            field: "series_id",
+            reason: format!("{id_text:?} is not 16 hex digits"),
+        })?;
         let name = reader.string()?;
         let labels = reader.string_map()?;
         let as_of_ms = reader.long()?;
@@ -73,14 +75,37 @@ impl Event for SeriesAggregatesEvent {
                 let std = match reader.long()? {
                     0 => None,
                     1 => Some(reader.double()?),
-                    other => return Err(EventsError::InvalidField { field: "windows.std", reason: format!("union branch {other}") }),
+                    other => {
+                        return Err(EventsError::InvalidField {
+                            field: "windows.std",
+                            reason: format!("union branch {other}"),
+                        });
+                    }
                 };
-                let count = u64::try_from(reader.long()?)
-                    .map_err(|_| EventsError::InvalidField { field: "windows.count", reason: "negative".into() })?;
-                windows.push(WindowStats { name, max, min, mean, std, count, first_ms: reader.long()?, last_ms: reader.long()? });
+                let count = u64::try_from(reader.long()?).map_err(|_| EventsError::InvalidField {
+                    field: "windows.count",
+                    reason: "negative".into(),
+                })?;
+                windows.push(WindowStats {
+                    name,
+                    max,
+                    min,
+                    mean,
+                    std,
+                    count,
+                    first_ms: reader.long()?,
+                    last_ms: reader.long()?,
+                });
             }
         }
-        Ok(SeriesAggregatesEvent { envelope, series_id, name, labels, as_of_ms, windows })
+        Ok(SeriesAggregatesEvent {
+            envelope,
+            series_id,
+            name,
+            labels,
+            as_of_ms,
+            windows,
+        })
     }
 }
 
@@ -92,7 +117,16 @@ mod tests {
     use crate::Codec;
 
     fn event() -> SeriesAggregatesEvent {
-        let window = |name: &str, std| WindowStats { name: name.into(), max: 9.0, min: 1.0, mean: 4.5, std, count: 7, first_ms: 10, last_ms: 20 };
+        let window = |name: &str, std| WindowStats {
+            name: name.into(),
+            max: 9.0,
+            min: 1.0,
+            mean: 4.5,
+            std,
+            count: 7,
+            first_ms: 10,
+            last_ms: 20,
+        };
         SeriesAggregatesEvent {
             envelope: Envelope::new(20, 25, "aggregates"),
             series_id: SeriesId(0xabc),
@@ -109,14 +143,19 @@ mod tests {
         let original = event();
         let bytes = codec.encode(&original);
         assert_eq!(codec.decode(&bytes).unwrap(), original);
-        let reader = apache_avro::reader::datum::GenericDatumReader::builder(codec.schema()).build().unwrap();
+        let reader = apache_avro::reader::datum::GenericDatumReader::builder(codec.schema())
+            .build()
+            .unwrap();
         let value = reader.read_value(&mut &bytes[10..]).unwrap();
         let Value::Record(fields) = value else { panic!("not a record") };
         let windows = &fields.iter().find(|(n, _)| n == "windows").unwrap().1;
         let Value::Array(items) = windows else { panic!("not an array") };
         assert_eq!(items.len(), 2);
         let Value::Record(second) = &items[1] else { panic!() };
-        assert_eq!(second.iter().find(|(n, _)| n == "std").unwrap().1, Value::Union(0, Box::new(Value::Null)));
+        assert_eq!(
+            second.iter().find(|(n, _)| n == "std").unwrap().1,
+            Value::Union(0, Box::new(Value::Null))
+        );
     }
 
     #[test]

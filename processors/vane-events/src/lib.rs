@@ -14,7 +14,7 @@ pub mod error;
 pub mod sample;
 pub mod schema;
 
+pub use aggregates::SeriesAggregatesEvent;
 pub use codec::{Codec, Event};
 pub use error::EventsError;
-pub use aggregates::SeriesAggregatesEvent;
 pub use sample::{Envelope, MetricSampleEvent};

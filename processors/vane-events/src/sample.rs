@@ -130,10 +130,13 @@ mod tests {
         assert_eq!(get("value"), Value::Double(12345.5));
         assert_eq!(get("timestamp"), Value::TimestampMillis(1_700_000_000_000));
         assert_eq!(get("series_id"), Value::String(original.sample.series_id.to_string()));
-        // And the other way: apache-avro's encoding of that value decodes with the hand codec.
+        // And the other way: apache-avro's encoding of that value decodes with the hand codec to
+        // the same event (not byte-equal: apache-avro writes map entries in hash order).
         #[allow(deprecated)]
         let reencoded = apache_avro::to_avro_datum(codec.schema(), Value::Record(fields)).unwrap();
-        assert_eq!(reencoded, bytes[10..].to_vec());
+        let mut record = bytes[..10].to_vec();
+        record.extend_from_slice(&reencoded);
+        assert_eq!(codec.decode(&record).unwrap(), original);
     }
 
     #[test]

@@ -35,14 +35,24 @@ const QUIET_POLLS: u32 = 10;
 const GIVE_UP_POLLS: u32 = 75;
 
 /// Runs the projector until `shutdown` turns true.
-pub async fn run(log: Log, store: Store, clock: &dyn Clock, metrics: &Metrics, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectorError> {
+pub async fn run(
+    log: Log,
+    store: Store,
+    clock: &dyn Clock,
+    metrics: &Metrics,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ProjectorError> {
     let codec = Codec::<SeriesAggregatesEvent>::new().map_err(|e| ProjectorError::Schema(e.to_string()))?;
     let mut consumer = log.consumer(Some(GROUP), &[topics::METRICS_AGGREGATES])?;
     let role = [("role", "projector")];
     let records_in = metrics.counter("vane_records_in_total", "Records read from the log by a role.", &role);
     let rows_written = metrics.counter("vane_projector_rows_total", "Read-model rows upserted.", &[]);
     let dead_letters = metrics.counter("vane_dlq_records_total", "Records sent to the dead-letter topic.", &role);
-    let lag = metrics.gauge("vane_consumer_lag_records", "Records in the assigned partitions not yet read.", &role);
+    let lag = metrics.gauge(
+        "vane_consumer_lag_records",
+        "Records in the assigned partitions not yet read.",
+        &role,
+    );
     let mut last_lag = tokio::time::Instant::now();
     tracing::info!(backend = store.backend(), "projector started");
     loop {
@@ -62,7 +72,9 @@ pub async fn run(log: Log, store: Store, clock: &dyn Clock, metrics: &Metrics, m
             let letters: Vec<_> = batch
                 .rejected
                 .iter()
-                .map(|(record, reason)| DeadLetter::for_record(record, reason, now).to_out_record(record.key.as_deref().unwrap_or_default()))
+                .map(|(record, reason)| {
+                    DeadLetter::for_record(record, reason, now).to_out_record(record.key.as_deref().unwrap_or_default())
+                })
                 .collect();
             dead_letters.add(letters.len() as u64);
             send_with_retry(&log, &letters, &mut shutdown).await?;
@@ -123,7 +135,11 @@ pub async fn replay(log: &Log, store: &Store) -> Result<ReplayReport, ProjectorE
     let ends = log.end_offsets(topics::METRICS_AGGREGATES).await?;
     let mut reached: Vec<bool> = ends.iter().map(|end| *end == 0).collect();
     let mut reader = log.consumer(None, &[topics::METRICS_AGGREGATES])?;
-    let mut report = ReplayReport { events: 0, rows: 0, rejected: 0 };
+    let mut report = ReplayReport {
+        events: 0,
+        rows: 0,
+        rejected: 0,
+    };
     let mut quiet_polls = 0;
     loop {
         let all_reached = reached.iter().all(|r| *r);

@@ -68,6 +68,11 @@ impl Batch {
                 }
             }
         }
-        Batch { series: series.into_values().collect(), aggregates: aggregates.into_values().collect(), rejected, next_offsets: next.into_iter().collect() }
+        Batch {
+            series: series.into_values().collect(),
+            aggregates: aggregates.into_values().collect(),
+            rejected,
+            next_offsets: next.into_iter().collect(),
+        }
     }
 }

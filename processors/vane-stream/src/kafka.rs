@@ -161,7 +161,9 @@ impl KafkaLog {
         tokio::task::spawn_blocking(move || {
             let mut ends = Vec::with_capacity(partitions as usize);
             for partition in 0..partitions {
-                let (_, high) = producer.client().fetch_watermarks(&name, partition as i32, Duration::from_secs(10))?;
+                let (_, high) = producer
+                    .client()
+                    .fetch_watermarks(&name, partition as i32, Duration::from_secs(10))?;
                 ends.push(high.max(0) as u64);
             }
             Ok(ends)

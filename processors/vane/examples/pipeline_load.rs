@@ -19,13 +19,20 @@ use vane_stream::runner::{self, RunnerConfig, SystemClock};
 use vane_stream::{Log, OutRecord, topics};
 
 fn arg(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn counter(metrics: &Metrics, name: &str, role: &str) -> u64 {
     let text = metrics.render();
     let series = format!("{name}{{role=\"{role}\"}} ");
-    text.lines().find_map(|l| l.strip_prefix(&series)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 #[tokio::main]
@@ -38,7 +45,13 @@ async fn main() -> anyhow::Result<()> {
     log.ensure_topics(&topics::TopicLayout::default().specs()).await?;
     let codec = Codec::<MetricSampleEvent>::new()?;
     let identities: Vec<SeriesIdentity> = (0..series)
-        .map(|i| SeriesIdentity::new("node_memory_MemFree_bytes".into(), [("instance".to_string(), format!("host-{i}:9100"))], &Default::default()))
+        .map(|i| {
+            SeriesIdentity::new(
+                "node_memory_MemFree_bytes".into(),
+                [("instance".to_string(), format!("host-{i}:9100"))],
+                &Default::default(),
+            )
+        })
         .collect::<Result<_, _>>()?;
     let per_series = samples / series;
     let started_fill = Instant::now();
@@ -48,7 +61,10 @@ async fn main() -> anyhow::Result<()> {
             let ts = 1_700_000_000_000 + step as i64 * 15_000;
             let sample = Sample::new(identity.clone(), ts, 1e9 + (step as f64).sin() * 1e6)?;
             let key = sample.series_id.to_string();
-            let event = MetricSampleEvent { envelope: Envelope::new(ts, ts, "bench"), sample };
+            let event = MetricSampleEvent {
+                envelope: Envelope::new(ts, ts, "bench"),
+                sample,
+            };
             batch.push(OutRecord::new(topics::METRICS_SAMPLES, key, codec.encode(&event), ts));
             if batch.len() == 50_000 {
                 log.send(&batch).await?;
@@ -58,7 +74,10 @@ async fn main() -> anyhow::Result<()> {
     }
     log.send(&batch).await?;
     let total = per_series * series;
-    println!("filled {total} samples ({series} series × {per_series}) in {:.1} s", started_fill.elapsed().as_secs_f64());
+    println!(
+        "filled {total} samples ({series} series × {per_series}) in {:.1} s",
+        started_fill.elapsed().as_secs_f64()
+    );
 
     let store = Store::open_embedded(dir.path())?;
     store.migrate().await?;

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
-use vane_core::time::parse_duration;
 use vane_aggregates::AggregatesConfig;
+use vane_core::time::parse_duration;
 use vane_core::window::WindowSpec;
 use vane_http::WriteAuth;
 use vane_ingest::IngestConfig;
@@ -42,7 +42,9 @@ struct GrpcSection {
 
 impl Default for GrpcSection {
     fn default() -> Self {
-        GrpcSection { addr: "127.0.0.1:50051".into() }
+        GrpcSection {
+            addr: "127.0.0.1:50051".into(),
+        }
     }
 }
 
@@ -59,7 +61,11 @@ struct StoreSection {
 
 impl Default for StoreSection {
     fn default() -> Self {
-        StoreSection { scylla_uri: String::new(), keyspace: "vane".into(), retention: "30d".into() }
+        StoreSection {
+            scylla_uri: String::new(),
+            keyspace: "vane".into(),
+            retention: "30d".into(),
+        }
     }
 }
 
@@ -74,7 +80,10 @@ struct AggregatesSection {
 
 impl Default for AggregatesSection {
     fn default() -> Self {
-        AggregatesSection { windows: vec!["1h".into(), "3h".into(), "12h".into()], grace: "5m".into() }
+        AggregatesSection {
+            windows: vec!["1h".into(), "3h".into(), "12h".into()],
+            grace: "5m".into(),
+        }
     }
 }
 
@@ -255,7 +264,10 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
     let mut windows = Vec::new();
     for name in &file.aggregates.windows {
         match parse_duration(name) {
-            Ok(width) if !width.is_zero() => windows.push(WindowSpec { name: name.clone(), width_ms: width.as_millis() as i64 }),
+            Ok(width) if !width.is_zero() => windows.push(WindowSpec {
+                name: name.clone(),
+                width_ms: width.as_millis() as i64,
+            }),
             _ => problems.push(format!("aggregates.windows: {name:?} is not a duration such as 1h")),
         }
     }
@@ -282,7 +294,9 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
     let grpc_addr = match grpc_text.parse::<SocketAddr>() {
         Ok(addr) => addr,
         Err(_) => {
-            problems.push(format!("grpc address {grpc_text:?}: expected IP:PORT, e.g. 127.0.0.1:50051 (port 0 picks a free one)"));
+            problems.push(format!(
+                "grpc address {grpc_text:?}: expected IP:PORT, e.g. 127.0.0.1:50051 (port 0 picks a free one)"
+            ));
             SocketAddr::from(([127, 0, 0, 1], 50051))
         }
     };
@@ -340,14 +354,19 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         },
         scylla,
         store_retention,
-        aggregates: AggregatesConfig { windows, grace_ms: grace.as_millis() as i64 },
+        aggregates: AggregatesConfig {
+            windows,
+            grace_ms: grace.as_millis() as i64,
+        },
     })
 }
 
 /// `<host>-<8 hex of the data dir's absolute path>`: stable across restarts of the same
 /// deployment, different for two processes on one host (they cannot share a data dir).
 fn default_instance_id(data_dir: &std::path::Path) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").or_else(|_| std::env::var("HOSTNAME")).unwrap_or_else(|_| "vane".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "vane".into());
     let absolute = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
     let mut hash: u32 = 0x811c_9dc5;
     for byte in absolute.to_string_lossy().bytes() {
@@ -365,6 +384,8 @@ mod tests {
         ServerArgs {
             data_dir: None,
             kafka: None,
+            scylla: None,
+            grpc_addr: None,
             http_addr: None,
             config: None,
         }

@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use tokio::sync::watch;
+use vane_aggregates::AggregatesProcessor;
 use vane_http::{Health, HttpState};
 use vane_ingest::{IngestProcessor, Normaliser};
+use vane_store::Store;
 use vane_stream::embedded::{EmbeddedConfig, EmbeddedLog};
 use vane_stream::kafka::KafkaLog;
 use vane_stream::metrics::Metrics;
 use vane_stream::runner::{self, Clock, RunnerConfig, SystemClock};
-use vane_aggregates::AggregatesProcessor;
-use vane_store::Store;
 use vane_stream::{Log, topics};
 
 use crate::cli::Role;
@@ -46,7 +46,9 @@ pub fn run(config: Config, roles: Roles) -> anyhow::Result<()> {
 /// Opens the read-model store of the configuration and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = match &config.scylla {
-        Some((uri, keyspace)) => Store::connect_scylla(uri, keyspace).await.with_context(|| format!("cannot connect to ScyllaDB at {uri}"))?,
+        Some((uri, keyspace)) => Store::connect_scylla(uri, keyspace)
+            .await
+            .with_context(|| format!("cannot connect to ScyllaDB at {uri}"))?,
         None => {
             let dir = config.data_dir.clone();
             tokio::task::spawn_blocking(move || Store::open_embedded(dir))
@@ -88,9 +90,17 @@ fn lock_data_dir(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
     }
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let path = config.data_dir.join("LOCK");
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
     if file.try_lock().is_err() {
-        anyhow::bail!("data dir {} is locked by another vane process; stop it or pick another --data-dir", config.data_dir.display());
+        anyhow::bail!(
+            "data dir {} is locked by another vane process; stop it or pick another --data-dir",
+            config.data_dir.display()
+        );
     }
     Ok(Some(file))
 }
@@ -160,7 +170,9 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
     let needs_store = roles.includes(Role::Projector) || roles.includes(Role::Api);
     let store = if needs_store { Some(open_store(&config).await?) } else { None };
     if let (Some(store), true) = (&store, roles.includes(Role::Api)) {
-        let listener = tokio::net::TcpListener::bind(config.grpc_addr).await.with_context(|| format!("cannot listen on {} (--grpc-addr)", config.grpc_addr))?;
+        let listener = tokio::net::TcpListener::bind(config.grpc_addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (--grpc-addr)", config.grpc_addr))?;
         let grpc_addr = listener.local_addr().context("no local address")?;
         let (store, health, mut stopping) = (store.clone(), health.clone(), stopping.clone());
         tasks.spawn(async move {
@@ -176,7 +188,14 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
     }
     if let (Some(store), true) = (&store, roles.includes(Role::Projector)) {
         {
-            let (log, store, metrics, health, clock, stopping) = (log.clone(), store.clone(), metrics.clone(), health.clone(), Arc::clone(&clock), stopping.clone());
+            let (log, store, metrics, health, clock, stopping) = (
+                log.clone(),
+                store.clone(),
+                metrics.clone(),
+                health.clone(),
+                Arc::clone(&clock),
+                stopping.clone(),
+            );
             tasks.spawn(async move {
                 if let Err(error) = vane_projector::run(log, store, clock.as_ref(), &metrics, stopping).await {
                     tracing::error!(%error, role = "projector", "role stopped");
@@ -245,12 +264,18 @@ async fn wait_for_signal() {
 
 /// `vane replay`: wipes the read models and rebuilds them from the log.
 pub fn replay(config: Config) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let log = open_log(&config).await?;
         let store = open_store(&config).await?;
         let report = vane_projector::replay(&log, &store).await.context("replay failed")?;
-        println!("replayed {} events into {} read-model rows ({} undecodable, skipped)", report.events, report.rows, report.rejected);
+        println!(
+            "replayed {} events into {} read-model rows ({} undecodable, skipped)",
+            report.events, report.rows, report.rejected
+        );
         log.close();
         Ok(())
     })
@@ -258,7 +283,10 @@ pub fn replay(config: Config) -> anyhow::Result<()> {
 
 /// `vane migrate`: creates or upgrades the read-model schema.
 pub fn migrate(config: Config) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let store = open_store(&config).await?;
         println!("read-model schema of the {} store is up to date", store.backend());

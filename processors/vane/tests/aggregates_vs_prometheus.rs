@@ -29,10 +29,16 @@ const METRIC: &str = "node_memory_MemFree_bytes";
 
 fn peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
     let required = std::env::var_os("VANE_REQUIRE_PROMETHEUS").is_some_and(|v| v == "1");
-    match (find_binary("VANE_PROMETHEUS_BIN", "prometheus"), find_binary("VANE_NODE_EXPORTER_BIN", "prometheus-node-exporter")) {
+    match (
+        find_binary("VANE_PROMETHEUS_BIN", "prometheus"),
+        find_binary("VANE_NODE_EXPORTER_BIN", "prometheus-node-exporter"),
+    ) {
         (Some(p), Some(e)) => Some((p, e)),
         _ => {
-            assert!(!required, "VANE_REQUIRE_PROMETHEUS=1 but prometheus or prometheus-node-exporter is not installed");
+            assert!(
+                !required,
+                "VANE_REQUIRE_PROMETHEUS=1 but prometheus or prometheus-node-exporter is not installed"
+            );
             eprintln!("SKIPPED: prometheus and prometheus-node-exporter (Debian packages) are not installed; `.ci/run` installs them");
             None
         }
@@ -40,13 +46,34 @@ fn peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
 }
 
 fn query(grpc: &str, args: &[&str]) -> Vec<Value> {
-    let output = Command::new(VANE).arg("query").args(args).args(["--grpc-addr", grpc, "--json"]).output().unwrap();
-    assert!(output.status.success(), "vane query failed: {}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice::<Value>(&output.stdout).expect("one JSON array").as_array().unwrap().clone()
+    let output = Command::new(VANE)
+        .arg("query")
+        .args(args)
+        .args(["--grpc-addr", grpc, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "vane query failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice::<Value>(&output.stdout)
+        .expect("one JSON array")
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 fn encode(text: &str) -> String {
-    text.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Prometheus' instant value of `expr` at `time_ms`.
@@ -74,9 +101,19 @@ fn assert_matches_prometheus(rows: &[Value], prometheus: &str) {
         let series = format!("{METRIC}{{{}}}[3599999ms]", selector.join(","));
         let as_of = row["as_of"].as_i64().unwrap();
         let count = row["count"].as_f64().unwrap();
-        assert_eq!(promql(prometheus, &format!("count_over_time({series})"), as_of), count, "count of {series}");
-        assert_eq!(promql(prometheus, &format!("max_over_time({series})"), as_of), row["max"].as_f64().unwrap());
-        assert_eq!(promql(prometheus, &format!("min_over_time({series})"), as_of), row["min"].as_f64().unwrap());
+        assert_eq!(
+            promql(prometheus, &format!("count_over_time({series})"), as_of),
+            count,
+            "count of {series}"
+        );
+        assert_eq!(
+            promql(prometheus, &format!("max_over_time({series})"), as_of),
+            row["max"].as_f64().unwrap()
+        );
+        assert_eq!(
+            promql(prometheus, &format!("min_over_time({series})"), as_of),
+            row["min"].as_f64().unwrap()
+        );
         let mean = promql(prometheus, &format!("avg_over_time({series})"), as_of);
         assert!(close(mean, row["mean"].as_f64().unwrap(), 1e-9), "mean {mean} vs {}", row["mean"]);
         if count > 1.0 {
@@ -104,7 +141,10 @@ fn wait_for_rows(grpc: &str, min_count: u64) -> Vec<Value> {
 
 fn assert_each_row_once(grpc: &str) {
     let rows = query(grpc, &["aggregates", "--metric", METRIC]);
-    let keys: BTreeSet<(String, String)> = rows.iter().map(|r| (r["series_id"].as_str().unwrap().into(), r["window"].as_str().unwrap().into())).collect();
+    let keys: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r["series_id"].as_str().unwrap().into(), r["window"].as_str().unwrap().into()))
+        .collect();
     assert_eq!(keys.len(), rows.len(), "one row per series and window");
     let series = query(grpc, &["series", "--metric", METRIC]);
     let ids: BTreeSet<&str> = series.iter().map(|s| s["series_id"].as_str().unwrap()).collect();
@@ -127,7 +167,14 @@ fn full_trip(kafka: Option<&str>) {
     let vane = VaneProcess::start(VANE, &args, &[]);
 
     let exporter_port = free_port();
-    let _exporter = Killed(Command::new(exporter_bin).arg(format!("--web.listen-address=127.0.0.1:{exporter_port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    let _exporter = Killed(
+        Command::new(exporter_bin)
+            .arg(format!("--web.listen-address=127.0.0.1:{exporter_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     assert!(wait_for_port(exporter_port, Duration::from_secs(20)));
     let prometheus_port = free_port();
     let prometheus = format!("127.0.0.1:{prometheus_port}");
@@ -189,7 +236,11 @@ fn full_trip(kafka: Option<&str>) {
         keyed.sort();
         keyed
     };
-    assert_eq!(key(&replayed), key(&settled), "replay rebuilds the same rows (replayed first, then before the replay)");
+    assert_eq!(
+        key(&replayed),
+        key(&settled),
+        "replay rebuilds the same rows (replayed first, then before the replay)"
+    );
     assert!(vane.stop().success());
 }
 
@@ -200,6 +251,8 @@ fn embedded_aggregates_match_prometheus_survive_kill9_and_replay() {
 
 #[test]
 fn kafka_aggregates_match_prometheus_survive_kill9_and_replay() {
-    let Some(broker) = Broker::start_or_skip("kafka_aggregates_match_prometheus") else { return };
+    let Some(broker) = Broker::start_or_skip("kafka_aggregates_match_prometheus") else {
+        return;
+    };
     full_trip(Some(&broker.bootstrap()));
 }
