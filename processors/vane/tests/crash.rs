@@ -90,7 +90,15 @@ fn assert_all_present(acknowledged: &[(String, i64)], events: &[vane_events::Met
 fn embedded_kill9_loses_no_acknowledged_sample() {
     let work = tempfile::tempdir().unwrap();
     let data_dir = work.path().to_str().unwrap().to_string();
-    let args = ["up", "--data-dir", &data_dir, "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"];
+    let args = [
+        "up",
+        "--data-dir",
+        &data_dir,
+        "--http-addr",
+        "127.0.0.1:0",
+        "--grpc-addr",
+        "127.0.0.1:0",
+    ];
     let acknowledged = crash_while_loading(&args);
     // Restart on the same data dir: recovery truncates any torn tail, then serves again.
     let restarted = VaneProcess::start(VANE, &args, &[]);
@@ -109,7 +117,17 @@ async fn kafka_kill9_loses_no_acknowledged_sample() {
     let work = tempfile::tempdir().unwrap();
     let data_dir = work.path().to_str().unwrap().to_string();
     let bootstrap = broker.bootstrap();
-    let args = ["up", "--kafka", &bootstrap, "--data-dir", &data_dir, "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"];
+    let args = [
+        "up",
+        "--kafka",
+        &bootstrap,
+        "--data-dir",
+        &data_dir,
+        "--http-addr",
+        "127.0.0.1:0",
+        "--grpc-addr",
+        "127.0.0.1:0",
+    ];
     let acknowledged = tokio::task::spawn_blocking({
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         move || crash_while_loading(&args.iter().map(String::as_str).collect::<Vec<_>>())
