@@ -9,41 +9,14 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-use vane_testkit::{Broker, VaneProcess, find_binary, free_port, wait_for_port};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use vane_testkit::{Broker, VaneProcess, free_port, wait_for_port};
 
 const METRIC: &str = "node_memory_MemFree_bytes";
-
-fn peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    let required = std::env::var_os("VANE_REQUIRE_PROMETHEUS").is_some_and(|v| v == "1");
-    match (
-        find_binary("VANE_PROMETHEUS_BIN", "prometheus"),
-        find_binary("VANE_NODE_EXPORTER_BIN", "prometheus-node-exporter"),
-    ) {
-        (Some(p), Some(e)) => Some((p, e)),
-        _ => {
-            assert!(
-                !required,
-                "VANE_REQUIRE_PROMETHEUS=1 but prometheus or prometheus-node-exporter is not installed"
-            );
-            eprintln!("SKIPPED: prometheus and prometheus-node-exporter (Debian packages) are not installed; `.ci/run` installs them");
-            None
-        }
-    }
-}
 
 fn query(grpc: &str, args: &[&str]) -> Vec<Value> {
     let output = Command::new(VANE)
@@ -153,7 +126,9 @@ fn assert_each_row_once(grpc: &str) {
 }
 
 fn full_trip(kafka: Option<&str>) {
-    let Some((prometheus_bin, exporter_bin)) = peers() else { return };
+    let Some((prometheus_bin, exporter_bin)) = prometheus_peers() else {
+        return;
+    };
     let work = tempfile::tempdir().unwrap();
     let data_dir = work.path().join("vane-data").to_str().unwrap().to_string();
     let grpc_port = free_port().to_string();

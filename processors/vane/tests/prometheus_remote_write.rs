@@ -5,41 +5,17 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use vane_testkit::{VaneProcess, find_binary, free_port, wait_for_port};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    let required = std::env::var_os("VANE_REQUIRE_PROMETHEUS").is_some_and(|v| v == "1");
-    let prometheus = find_binary("VANE_PROMETHEUS_BIN", "prometheus");
-    let exporter = find_binary("VANE_NODE_EXPORTER_BIN", "prometheus-node-exporter");
-    match (prometheus, exporter) {
-        (Some(p), Some(e)) => Some((p, e)),
-        _ => {
-            assert!(
-                !required,
-                "VANE_REQUIRE_PROMETHEUS=1 but prometheus or prometheus-node-exporter is not installed"
-            );
-            eprintln!("SKIPPED: prometheus and prometheus-node-exporter (Debian packages) are not installed; `.ci/run` installs them");
-            None
-        }
-    }
-}
+use vane_testkit::{VaneProcess, free_port, wait_for_port};
 
 #[test]
 fn samples_from_prometheus_land_on_the_samples_topic_without_staleness_markers() {
-    let Some((prometheus_bin, exporter_bin)) = peers() else { return };
+    let Some((prometheus_bin, exporter_bin)) = prometheus_peers() else {
+        return;
+    };
     let work = tempfile::tempdir().unwrap();
     let data_dir = work.path().join("vane-data");
     let config = work.path().join("vane.toml");

@@ -60,3 +60,32 @@ pub fn metric_value(text: &str, series: &str) -> f64 {
         .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
         .unwrap_or(0.0)
 }
+
+/// A child process killed (SIGKILL) when dropped.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Debian's prometheus and prometheus-node-exporter, or `None` after saying why the test skips
+/// (a failure instead when `VANE_REQUIRE_PROMETHEUS=1`, as in CI).
+pub fn prometheus_peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let required = std::env::var_os("VANE_REQUIRE_PROMETHEUS").is_some_and(|v| v == "1");
+    let prometheus = vane_testkit::find_binary("VANE_PROMETHEUS_BIN", "prometheus");
+    let exporter = vane_testkit::find_binary("VANE_NODE_EXPORTER_BIN", "prometheus-node-exporter");
+    match (prometheus, exporter) {
+        (Some(p), Some(e)) => Some((p, e)),
+        _ => {
+            assert!(
+                !required,
+                "VANE_REQUIRE_PROMETHEUS=1 but prometheus or prometheus-node-exporter is not installed"
+            );
+            eprintln!("SKIPPED: prometheus and prometheus-node-exporter (Debian packages) are not installed; `.ci/run` installs them");
+            None
+        }
+    }
+}
