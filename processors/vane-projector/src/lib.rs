@@ -88,6 +88,7 @@ pub async fn run(
             last_lag = tokio::time::Instant::now();
         }
     }
+    consumer.close().await;
     tracing::info!("projector stopped");
     Ok(())
 }

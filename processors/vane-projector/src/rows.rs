@@ -76,3 +76,70 @@ impl Batch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use vane_core::SeriesId;
+    use vane_core::window::WindowStats;
+    use vane_events::Envelope;
+
+    use super::*;
+
+    fn record(codec: &Codec<SeriesAggregatesEvent>, offset: u64, as_of_ms: i64, count: u64) -> Record {
+        let window = WindowStats {
+            name: "1h".into(),
+            max: 2.0,
+            min: 1.0,
+            mean: 1.5,
+            std: None,
+            count,
+            first_ms: as_of_ms - 10,
+            last_ms: as_of_ms,
+        };
+        let event = SeriesAggregatesEvent {
+            envelope: Envelope::new(as_of_ms, as_of_ms, "test"),
+            series_id: SeriesId(7),
+            name: "up".into(),
+            labels: Default::default(),
+            as_of_ms,
+            windows: vec![window],
+        };
+        Record {
+            topic: "vane.metrics.aggregates".into(),
+            partition: 2,
+            offset,
+            timestamp_ms: as_of_ms,
+            key: None,
+            value: codec.encode(&event),
+            headers: vec![],
+        }
+    }
+
+    #[test]
+    fn coalesces_to_the_newest_version_whatever_the_order() {
+        let codec = Codec::<SeriesAggregatesEvent>::new().unwrap();
+        let records = vec![
+            record(&codec, 5, 2_000, 3),
+            record(&codec, 6, 1_000, 9),
+            record(&codec, 7, 2_000, 4),
+        ];
+        let batch = Batch::from_records(&codec, &records);
+        assert_eq!(batch.aggregates.len(), 1);
+        assert_eq!((batch.aggregates[0].as_of_ms, batch.aggregates[0].count), (2_000, 4));
+        assert_eq!(batch.series.len(), 1);
+        assert_eq!((batch.series[0].first_seen_ms, batch.series[0].last_seen_ms), (990, 2_000));
+        assert_eq!(batch.next_offsets, vec![(("vane.metrics.aggregates".to_string(), 2), 8)]);
+    }
+
+    #[test]
+    fn undecodable_records_are_rejected_but_still_committed() {
+        let codec = Codec::<SeriesAggregatesEvent>::new().unwrap();
+        let mut bad = record(&codec, 3, 1_000, 1);
+        bad.value = b"garbage".to_vec();
+        let batch = Batch::from_records(&codec, &[bad]);
+        assert!(batch.aggregates.is_empty());
+        assert_eq!(batch.rejected.len(), 1);
+        assert!(batch.rejected[0].1.contains("single-object"), "{}", batch.rejected[0].1);
+        assert_eq!(batch.next_offsets, vec![(("vane.metrics.aggregates".to_string(), 2), 4)]);
+    }
+}

@@ -240,6 +240,7 @@ impl KafkaLog {
         Ok(KafkaConsumer {
             consumer: Arc::new(consumer),
             commits: group.is_some(),
+            last_commits: HashMap::new(),
         })
     }
 
@@ -255,6 +256,7 @@ impl KafkaLog {
 pub struct KafkaConsumer {
     consumer: Arc<StreamConsumer>,
     commits: bool,
+    last_commits: HashMap<(String, u32), u64>,
 }
 
 impl std::fmt::Debug for KafkaConsumer {
@@ -293,7 +295,32 @@ impl KafkaConsumer {
             list.add_partition_offset(topic, *partition as i32, Offset::Offset(*offset as i64))?;
         }
         self.consumer.commit(&list, CommitMode::Async)?;
+        for ((topic, partition), offset) in offsets {
+            self.last_commits.insert((topic.clone(), *partition), *offset);
+        }
         Ok(())
+    }
+
+    /// Commits the latest offsets synchronously (at shutdown: an asynchronous commit still in
+    /// flight when the process exits would be lost, and its batch replayed).
+    pub async fn close(&mut self) {
+        if !self.commits || self.last_commits.is_empty() {
+            return;
+        }
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), offset) in &self.last_commits {
+            if list
+                .add_partition_offset(topic, *partition as i32, Offset::Offset(*offset as i64))
+                .is_err()
+            {
+                return;
+            }
+        }
+        let consumer = Arc::clone(&self.consumer);
+        let outcome = tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync)).await;
+        if let Ok(Err(error)) = outcome {
+            tracing::warn!(%error, "final offset commit failed; the last batch will be read again");
+        }
     }
 
     /// The partitions currently assigned by the group coordinator.

@@ -105,6 +105,13 @@ impl Consumer {
         }
     }
 
+    /// Finishes pending commits before the consumer goes away (graceful shutdown).
+    pub async fn close(&mut self) {
+        if let Consumer::Kafka(consumer) = self {
+            consumer.close().await;
+        }
+    }
+
     /// Records not yet read in the assigned partitions.
     pub async fn lag(&self) -> u64 {
         match self {

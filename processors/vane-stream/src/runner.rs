@@ -155,6 +155,7 @@ pub async fn run<P: Processor>(
             last_lag = tokio::time::Instant::now();
         }
     }
+    consumer.close().await;
     tracing::info!(role = config.role, "stream processor stopped");
     Ok(())
 }
