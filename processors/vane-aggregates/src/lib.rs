@@ -54,6 +54,10 @@ pub struct AggregatesProcessor {
     series: HashMap<SeriesId, SeriesState>,
     dirty: HashSet<SeriesId>,
     oldest: HashMap<u32, u64>,
+    /// Highest offset processed per partition: a rebalance re-delivers from the committed
+    /// (oldest needed) offset, and records already seen must not be offered again (they would be
+    /// refused as late once trimmed).
+    processed: HashMap<u32, u64>,
 }
 
 impl AggregatesProcessor {
@@ -65,6 +69,7 @@ impl AggregatesProcessor {
             series: HashMap::new(),
             dirty: HashSet::new(),
             oldest: HashMap::new(),
+            processed: HashMap::new(),
         })
     }
 
@@ -90,6 +95,12 @@ impl AggregatesProcessor {
 
 impl Processor for AggregatesProcessor {
     fn process(&mut self, record: &Record, now_ms: i64, _out: &mut Vec<OutRecord>) -> Result<(), Rejected> {
+        match self.processed.get(&record.partition) {
+            Some(done) if record.offset <= *done => return Ok(()),
+            _ => {
+                self.processed.insert(record.partition, record.offset);
+            }
+        }
         let event = self.samples.decode(&record.value)?;
         let sample = event.sample;
         let (specs, grace) = (&self.config.windows, self.config.grace_ms);
@@ -191,8 +202,14 @@ mod tests {
         let mut processor = AggregatesProcessor::new(AggregatesConfig::default()).unwrap();
         let mut out = Vec::new();
         for i in 0..10 {
-            for series in ["a", "b"] {
-                let r = record(&processor, series, 1_700_000_000_000 + i * 15_000, i as f64, i as u64);
+            for (k, series) in ["a", "b"].into_iter().enumerate() {
+                let r = record(
+                    &processor,
+                    series,
+                    1_700_000_000_000 + i * 15_000,
+                    i as f64,
+                    (2 * i) as u64 + k as u64,
+                );
                 processor.process(&r, 0, &mut out).unwrap();
             }
         }
@@ -222,6 +239,21 @@ mod tests {
         processor.end_batch(0, &mut out);
         let event = processor.aggregates.decode(&out[0].value).unwrap();
         assert_eq!(event.windows[0].count, 1);
+    }
+
+    #[test]
+    fn redelivered_records_are_skipped() {
+        let mut processor = AggregatesProcessor::new(AggregatesConfig::default()).unwrap();
+        let mut out = Vec::new();
+        let base = 1_700_000_000_000;
+        processor.process(&record(&processor, "a", base, 1.0, 0), 0, &mut out).unwrap();
+        processor
+            .process(&record(&processor, "a", base + 7_200_000, 1.0, 1), 0, &mut out)
+            .unwrap();
+        // A rebalance re-delivers offset 0: already counted, not "late".
+        processor.process(&record(&processor, "a", base, 1.0, 0), 0, &mut out).unwrap();
+        processor.end_batch(0, &mut out);
+        assert!(out.iter().all(|r| r.topic == topics::METRICS_AGGREGATES));
     }
 
     #[test]

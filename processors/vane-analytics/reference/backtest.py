@@ -17,6 +17,11 @@ detects its own from the training data as `vane analyze` does. Models:
 
 MASE = mean absolute error over the horizon / mean absolute one-step naive error on the training
 data. Prints markdown tables: MASE per series (mean over origins) and mean seconds per forecast.
+
+A second table is like for like: vane's Holt-Winters with statsmodels' configuration above
+(the JSON's `"hw"`) against statsmodels' Holt-Winters, and vane's ARIMA of the order
+statsmodels' search chose at that origin (from the JSON's `"arima"`, which holds every order)
+against statsmodels' ARIMA. `--statsmodels-only` skips augurs and statsforecast.
 """
 
 import json
@@ -33,11 +38,17 @@ from statsmodels.tsa.stattools import adfuller
 warnings.simplefilter("ignore")
 
 PERIOD = 288
+LAST_HW_SSE = {}
 
 
 def sm_hw(train, h):
     m = ExponentialSmoothing(train, trend="add", damped_trend=True, seasonal="add", seasonal_periods=PERIOD)
-    return m.fit().forecast(h)
+    r = m.fit()
+    LAST_HW_SSE["sse"] = r.sse
+    return r.forecast(h)
+
+
+LAST_ORDER = {}
 
 
 def sm_arima(train, h):
@@ -51,11 +62,14 @@ def sm_arima(train, h):
                 continue
             if best is None or r.aic < best.aic:
                 best = r
+    LAST_ORDER["order"] = best.model.order
     return best.forecast(h)
 
 
-def models():
+def models(extra=True):
     out = [("statsmodels Holt-Winters", sm_hw), ("statsmodels ARIMA", sm_arima)]
+    if not extra:
+        return out
     try:
         import augurs
 
@@ -65,8 +79,8 @@ def models():
             return m.predict(h, level=None).point()
 
         out.append(("augurs MSTL+ETS", aug))
-    except ImportError:
-        print("augurs not installed: skipped", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 (ImportError, or a broken install against this pandas)
+        print(f"augurs unavailable ({e}): skipped", file=sys.stderr)
     try:
         from statsforecast.models import MSTL
 
@@ -75,8 +89,8 @@ def models():
 
         sf(np.sin(np.arange(4 * PERIOD) / 7.0) + 2.0, 10)  # numba warm-up
         out.append(("statsforecast MSTL", sf))
-    except ImportError:
-        print("statsforecast not installed: skipped", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001
+        print(f"statsforecast unavailable ({e}): skipped", file=sys.stderr)
     return out
 
 
@@ -86,8 +100,9 @@ def mase(train, actual, forecast):
 
 
 def main():
-    vane = json.load(open(sys.argv[1]))
-    peers = models()
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    vane = json.load(open(args[0]))
+    peers = models(extra="--statsmodels-only" not in sys.argv)
     names = ["vane (served)"] + [n for n, _ in peers]
     table = []
     for s in vane:
@@ -96,6 +111,7 @@ def main():
         scores = {n: [] for n in names}
         secs = {n: [] for n in names}
         served = []
+        lfl = {"vane HW": [], "sm HW": [], "vane ARIMA": [], "sm ARIMA": [], "orders": [], "HW SSE": []}
         for o in s["origins"]:
             origin = o["origin"]
             train, actual = x[:origin], x[origin : origin + h]
@@ -107,7 +123,17 @@ def main():
                 f = fn(train, h)
                 secs[name].append(time.perf_counter() - t)
                 scores[name].append(mase(train, actual, f))
+            lfl["sm HW"].append(scores["statsmodels Holt-Winters"][-1])
+            lfl["sm ARIMA"].append(scores["statsmodels ARIMA"][-1])
+            lfl["HW SSE"].append(o["hw"]["sse"] / LAST_HW_SSE["sse"] if o.get("hw") is not None else float("nan"))
+            lfl["vane HW"].append(mase(train, actual, o["hw"]["forecast"]) if o.get("hw") is not None else float("nan"))
+            order = LAST_ORDER["order"]
+            key = ",".join(str(k) for k in order)
+            va = o.get("arima", {}).get(key)
+            lfl["vane ARIMA"].append(mase(train, actual, va["forecast"]) if va else float("nan"))
+            lfl["orders"].append(key)
         row = {"series": s["series"], "served": ", ".join(sorted(set(served)))}
+        row["lfl"] = {k: (v if k == "orders" else float(np.mean(v))) for k, v in lfl.items()}
         for n in names:
             row[n] = (float(np.mean(scores[n])), float(np.mean(secs[n])))
         table.append(row)
@@ -131,6 +157,35 @@ def main():
     print(f"vane at least as accurate as every peer on {not_worse} of {len(table)} series")
     origins = sum(len(s["origins"]) for s in vane)
     print(f"{len(table)} series, {origins} origins, horizon {vane[0]['horizon']}")
+    like_for_like(table)
+
+
+def like_for_like(table):
+    print()
+    print("Like for like (same configuration / order as statsmodels; MASE, mean over origins):")
+    print()
+    print(
+        "| series | vane HW | statsmodels HW | vane/sm | HW in-sample SSE vane/sm "
+        "| vane ARIMA | statsmodels ARIMA | vane/sm | statsmodels orders |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in table:
+        x = r["lfl"]
+        orders = ", ".join(sorted(set(x["orders"])))
+        print(
+            f"| {r['series']} | {x['vane HW']:.3f} | {x['sm HW']:.3f} | {x['vane HW'] / x['sm HW']:.3f} "
+            f"| {x['HW SSE']:.3f} | {x['vane ARIMA']:.3f} | {x['sm ARIMA']:.3f} | {x['vane ARIMA'] / x['sm ARIMA']:.3f} | {orders} |"
+        )
+    m = {k: float(np.mean([r["lfl"][k] for r in table])) for k in ("vane HW", "sm HW", "vane ARIMA", "sm ARIMA")}
+    print(
+        f"| **mean MASE** | {m['vane HW']:.3f} | {m['sm HW']:.3f} | {m['vane HW'] / m['sm HW']:.3f} | "
+        f"| {m['vane ARIMA']:.3f} | {m['sm ARIMA']:.3f} | {m['vane ARIMA'] / m['sm ARIMA']:.3f} | |"
+    )
+    print()
+    for a, b in (("vane HW", "sm HW"), ("vane ARIMA", "sm ARIMA")):
+        ok = sum(1 for r in table if r["lfl"][a] <= r["lfl"][b] + 1e-12)
+        worse = [(r["series"], r["lfl"][a] / r["lfl"][b] - 1) for r in table if r["lfl"][a] > r["lfl"][b] + 1e-12]
+        print(f"{a} <= {b} on {ok} of {len(table)} series; worse: " + (", ".join(f"{n} +{w:.1%}" for n, w in worse) or "none"))
 
 
 if __name__ == "__main__":

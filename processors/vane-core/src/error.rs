@@ -22,6 +22,8 @@ pub enum CoreError {
     MalformedJson(String),
     #[error("missing field {0:?}")]
     MissingField(&'static str),
+    #[error("timestamp {timestamp_ms} ms is ahead of the receiving clock ({now_ms} ms) by more than the allowed skew")]
+    FutureTimestamp { timestamp_ms: i64, now_ms: i64 },
     #[error("series limit reached: metric {metric:?} already has {limit} series")]
     SeriesLimit { metric: String, limit: usize },
 }

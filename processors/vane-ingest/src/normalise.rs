@@ -16,6 +16,9 @@ pub struct IngestConfig {
     pub drop_labels: BTreeSet<String>,
     /// New series of one metric name beyond this go to the dead-letter topic.
     pub max_series_per_metric: usize,
+    /// Samples stamped further than this ahead of the receiving clock go to the dead-letter
+    /// topic: a future timestamp would pin its series' windows and the log's retention.
+    pub max_future_ms: i64,
 }
 
 impl Default for IngestConfig {
@@ -23,6 +26,7 @@ impl Default for IngestConfig {
         IngestConfig {
             drop_labels: BTreeSet::new(),
             max_series_per_metric: 10_000,
+            max_future_ms: 10 * 60_000,
         }
     }
 }
@@ -52,6 +56,12 @@ impl Normaliser {
 
     /// The record for one sample, or why it is refused.
     pub fn to_record(&mut self, sample: Sample, source: &str, traceparent: Option<&[u8]>, now_ms: i64) -> Result<OutRecord, CoreError> {
+        if sample.timestamp_ms > now_ms.saturating_add(self.config.max_future_ms) {
+            return Err(CoreError::FutureTimestamp {
+                timestamp_ms: sample.timestamp_ms,
+                now_ms,
+            });
+        }
         self.limiter.admit(&sample)?;
         let key = sample.series_id.to_string();
         let event = MetricSampleEvent {

@@ -47,6 +47,9 @@ mod tests {
     use super::*;
     use crate::IngestConfig;
 
+    /// 2027-01-15: after the samples' timestamps (2023), as a receiving clock would be.
+    const NOW: i64 = 1_800_000_000_000;
+
     fn record(value: &[u8]) -> Record {
         Record {
             topic: topics::METRICS_INGEST.into(),
@@ -64,13 +67,13 @@ mod tests {
         let mut processor = IngestProcessor::new(Normaliser::new(IngestConfig::default()).unwrap());
         let mut out = Vec::new();
         let json = br#"{"name":"up","labels":{"job":"node"},"timestamp":"2023-11-14T22:13:20Z","value":1}"#;
-        processor.process(&record(json), 5, &mut out).unwrap();
+        processor.process(&record(json), NOW, &mut out).unwrap();
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].topic, topics::METRICS_SAMPLES);
         assert_eq!(out[0].key, b"400563a4c71a66ef".to_vec());
         let event = processor.normaliser.codec().decode(&out[0].value).unwrap();
         assert_eq!((event.sample.timestamp_ms, event.sample.value), (1_700_000_000_000, 1.0));
-        assert_eq!(event.envelope.recorded_at_ms, 5);
+        assert_eq!(event.envelope.recorded_at_ms, NOW);
         assert!(out[0].headers.iter().any(|(n, _)| n == topics::TRACEPARENT));
     }
 
@@ -79,10 +82,21 @@ mod tests {
         let mut processor = IngestProcessor::new(Normaliser::new(IngestConfig::default()).unwrap());
         let mut out = Vec::new();
         let json = br#"{"name":"up","labels":{"job":"node"},"timestamp":1700000000,"value":2}"#;
-        processor.process(&record(json), 0, &mut out).unwrap();
+        processor.process(&record(json), NOW, &mut out).unwrap();
         let avro = out.pop().unwrap().value;
-        processor.process(&record(&avro), 0, &mut out).unwrap();
+        processor.process(&record(&avro), NOW, &mut out).unwrap();
         assert_eq!(out[0].key, b"400563a4c71a66ef".to_vec());
+    }
+
+    #[test]
+    fn samples_from_the_future_are_rejected() {
+        let mut processor = IngestProcessor::new(Normaliser::new(IngestConfig::default()).unwrap());
+        let mut out = Vec::new();
+        let json = br#"{"name":"up","timestamp":1700000000,"value":1}"#;
+        let Rejected(reason) = processor
+            .process(&record(json), 1_700_000_000_000 - 3_600_000, &mut out)
+            .unwrap_err();
+        assert!(reason.contains("ahead of the receiving clock"), "{reason}");
     }
 
     #[test]

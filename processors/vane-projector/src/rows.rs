@@ -33,6 +33,10 @@ impl Batch {
                     continue;
                 }
             };
+            if let Some(reason) = invalid(&event) {
+                rejected.push((record.clone(), reason));
+                continue;
+            }
             let id = event.series_id.to_string();
             let first_seen = event.windows.iter().map(|w| w.first_ms).min().unwrap_or(event.as_of_ms);
             let row = series.entry(id.clone()).or_insert_with(|| SeriesRow {
@@ -75,6 +79,27 @@ impl Batch {
             next_offsets: next.into_iter().collect(),
         }
     }
+}
+
+/// Why an event cannot become rows (the store would refuse them, and a refused batch must not
+/// stop the projector), or `None`.
+fn invalid(event: &SeriesAggregatesEvent) -> Option<String> {
+    if event.name.is_empty() {
+        return Some("aggregates event without a metric name".into());
+    }
+    for window in &event.windows {
+        let values = [window.max, window.min, window.mean].into_iter().chain(window.std);
+        if values.into_iter().any(|v| !v.is_finite()) {
+            return Some(format!(
+                "non-finite aggregate in window {} of series {}",
+                window.name, event.series_id
+            ));
+        }
+        if window.name.is_empty() {
+            return Some(format!("window without a name in series {}", event.series_id));
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use rdkafka::types::RDKafkaErrorCode;
@@ -271,6 +272,11 @@ impl KafkaConsumer {
         let mut out = Vec::new();
         let first = match tokio::time::timeout(timeout, self.consumer.recv()).await {
             Err(_) => return Ok(out),
+            Ok(Err(KafkaError::MessageConsumption(code))) => {
+                // Not fatal (e.g. a partition not known yet right after topic creation).
+                tracing::warn!(%code, "kafka consumption error; continuing");
+                return Ok(out);
+            }
             Ok(message) => message?,
         };
         out.push(to_record(&first));
@@ -278,6 +284,10 @@ impl KafkaConsumer {
         while out.len() < max {
             match tokio::time::timeout(Duration::from_millis(1), self.consumer.recv()).await {
                 Ok(Ok(message)) => out.push(to_record(&message)),
+                Ok(Err(KafkaError::MessageConsumption(code))) => {
+                    tracing::warn!(%code, "kafka consumption error; continuing");
+                    break;
+                }
                 Ok(Err(error)) => return Err(error.into()),
                 Err(_) => break,
             }
@@ -307,8 +317,13 @@ impl KafkaConsumer {
         if !self.commits || self.last_commits.is_empty() {
             return;
         }
+        // Only partitions still owned: a revoked one's offset belongs to its new owner now.
+        let owned = self.assignment();
         let mut list = TopicPartitionList::new();
         for ((topic, partition), offset) in &self.last_commits {
+            if !owned.iter().any(|(t, p)| t == topic && p == partition) {
+                continue;
+            }
             if list
                 .add_partition_offset(topic, *partition as i32, Offset::Offset(*offset as i64))
                 .is_err()

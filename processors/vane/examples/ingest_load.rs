@@ -117,7 +117,11 @@ async fn direct(target: &str, bodies: Arc<Vec<Vec<u8>>>, seconds: u64, concurren
                 let records: Vec<OutRecord> = decoded
                     .samples
                     .into_iter()
-                    .map(|s| normaliser.to_record(s, "bench", Some(traceparent.as_bytes()), 0).expect("valid"))
+                    .map(|s| {
+                        normaliser
+                            .to_record(s, "bench", Some(traceparent.as_bytes()), i64::MAX / 2)
+                            .expect("valid")
+                    })
                     .collect();
                 log.send(&records).await.expect("append");
                 done.fetch_add(count, Ordering::Relaxed);

@@ -169,6 +169,9 @@ impl Default for HttpSection {
 struct IngestSection {
     drop_labels: Vec<String>,
     max_series_per_metric: usize,
+    /// Samples stamped further ahead of the receiving clock go to the dead-letter topic.
+    #[serde(with = "vane_core::time::serde_duration")]
+    max_future_skew: Duration,
 }
 
 impl Default for IngestSection {
@@ -176,6 +179,7 @@ impl Default for IngestSection {
         IngestSection {
             drop_labels: Vec::new(),
             max_series_per_metric: 10_000,
+            max_future_skew: Duration::from_secs(600),
         }
     }
 }
@@ -351,6 +355,7 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         ingest: IngestConfig {
             drop_labels: file.ingest.drop_labels.into_iter().collect::<BTreeSet<_>>(),
             max_series_per_metric: file.ingest.max_series_per_metric,
+            max_future_ms: file.ingest.max_future_skew.as_millis() as i64,
         },
         scylla,
         store_retention,

@@ -48,7 +48,12 @@ impl Groups {
         if !group.loaded {
             let path = self.dir.join(format!("{name}.json"));
             if let Ok(text) = fs::read_to_string(&path) {
-                group.committed = serde_json::from_str(&text).unwrap_or_default();
+                match serde_json::from_str(&text) {
+                    Ok(committed) => group.committed = committed,
+                    Err(error) => {
+                        tracing::warn!(path = %path.display(), %error, "unreadable committed offsets; the group starts from the beginning")
+                    }
+                }
             }
             group.loaded = true;
         }
@@ -95,16 +100,17 @@ impl Groups {
     }
 
     fn commit(&self, name: &str, offsets: &[(TopicPartition, u64)]) -> Result<(), StreamError> {
-        let text = self.with(name, |group, _| {
+        let path = self.dir.join(format!("{name}.json"));
+        let temp = self.dir.join(format!("{name}.json.tmp"));
+        // Written and renamed under the lock: members of one group never interleave their files.
+        self.with(name, |group, _| {
             for ((topic, partition), offset) in offsets {
                 group.committed.entry(topic.clone()).or_default().insert(*partition, *offset);
             }
-            serde_json::to_string(&group.committed).unwrap_or_default()
-        });
-        let path = self.dir.join(format!("{name}.json"));
-        let temp = self.dir.join(format!("{name}.json.tmp"));
-        fs::write(&temp, text).map_err(|e| StreamError::io(&temp, e))?;
-        fs::rename(&temp, &path).map_err(|e| StreamError::io(&path, e))
+            let text = serde_json::to_string(&group.committed).unwrap_or_default();
+            fs::write(&temp, text).map_err(|e| StreamError::io(&temp, e))?;
+            fs::rename(&temp, &path).map_err(|e| StreamError::io(&path, e))
+        })
     }
 }
 
@@ -141,6 +147,8 @@ impl EmbeddedConsumer {
             let count = self.log.partition_count(topic).unwrap_or(0);
             all.extend((0..count).map(|p| (topic.clone(), p)));
         }
+        // Every member must see the same order, whatever order it listed its topics in.
+        all.sort();
         all
     }
 

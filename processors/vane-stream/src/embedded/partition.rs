@@ -106,10 +106,11 @@ impl Partition {
             offset += 1;
         }
         let position = active.size;
-        active
-            .file
-            .write_all_at(&buffer, position)
-            .map_err(|e| StreamError::io(&active.path, e))?;
+        if let Err(error) = active.file.write_all_at(&buffer, position) {
+            // Leave no partial frames behind: a later shorter append would not cover them all.
+            let _ = active.file.set_len(position);
+            return Err(StreamError::io(&active.path, error));
+        }
         for (record_offset, timestamp, start, len) in frames {
             active.note_appended(record_offset, timestamp, position + start as u64, len as u64);
         }
@@ -190,6 +191,10 @@ impl Partition {
         for index in 0..closed {
             let Some(segment) = state.segments.get(index) else { break };
             let (base, next) = (segment.base_offset, segment.next_offset);
+            if next > end {
+                // Appended after the snapshot above: its records were not read, keep it whole.
+                continue;
+            }
             let in_segment: Vec<&Record> = records
                 .iter()
                 .filter(|r| r.offset >= base && r.offset < next && r.offset < end)
