@@ -77,6 +77,7 @@ impl KafkaLog {
         let producer: FutureProducer = config
             .client()
             .set("acks", "all")
+            .set("enable.idempotence", "true")
             .set("linger.ms", "5")
             .set("batch.num.messages", "10000")
             .set("queue.buffering.max.messages", "500000")
