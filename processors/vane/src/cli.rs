@@ -82,6 +82,8 @@ pub enum Role {
     Projector,
     /// The gRPC API over the read models.
     Api,
+    /// Pulls raw samples of the configured selectors from Prometheus (needs --prometheus-url).
+    Puller,
 }
 
 /// Flags shared by `up` and `run`; they override the config file and the environment.
@@ -96,6 +98,10 @@ pub struct ServerArgs {
     /// ScyllaDB contact points (scylla://host:9042,host2): read models in ScyllaDB instead of SQLite.
     #[arg(long)]
     pub scylla: Option<String>,
+    /// Prometheus to pull samples from (e.g. http://127.0.0.1:9090); `vane up` starts the puller
+    /// only when this is set.
+    #[arg(long)]
+    pub prometheus_url: Option<String>,
     /// gRPC listen address (default 127.0.0.1:50051).
     #[arg(long)]
     pub grpc_addr: Option<String>,

@@ -31,6 +31,33 @@ struct FileConfig {
     store: StoreSection,
     aggregates: AggregatesSection,
     grpc: GrpcSection,
+    prometheus: PrometheusSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct PrometheusSection {
+    /// Base URL of the Prometheus to pull from; empty: no puller.
+    url: String,
+    /// Series selectors to pull.
+    selectors: Vec<String>,
+    /// How often to pull.
+    #[serde(with = "vane_core::time::serde_duration")]
+    interval: Duration,
+    /// How far back the first pull reaches.
+    #[serde(with = "vane_core::time::serde_duration")]
+    backfill: Duration,
+}
+
+impl Default for PrometheusSection {
+    fn default() -> Self {
+        PrometheusSection {
+            url: String::new(),
+            selectors: vane_prometheus::PullerConfig::default_selectors(),
+            interval: Duration::from_secs(60),
+            backfill: Duration::from_secs(12 * 3600),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,6 +227,8 @@ pub struct Config {
     pub scylla: Option<(String, String)>,
     pub store_retention: Duration,
     pub aggregates: AggregatesConfig,
+    /// The puller's settings, when a Prometheus URL is configured.
+    pub puller: Option<vane_prometheus::PullerConfig>,
 }
 
 /// Loads and validates the configuration for `up` (role `None`) or `run <role>`.
@@ -330,6 +359,28 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         kafka.instance_id = Some(file.kafka.instance_id.clone().unwrap_or_else(|| default_instance_id(&data_dir)));
         Some(kafka)
     };
+    let prometheus_url = args.prometheus_url.clone().unwrap_or(file.prometheus.url);
+    let puller = if prometheus_url.trim().is_empty() {
+        None
+    } else {
+        if !prometheus_url.starts_with("http://") {
+            problems.push(format!(
+                "prometheus url {prometheus_url:?}: expected http://host:port (https is not supported yet)"
+            ));
+        }
+        if file.prometheus.selectors.is_empty() {
+            problems.push("prometheus.selectors: give at least one selector, e.g. [\"node_memory_MemFree_bytes\"]".to_string());
+        }
+        if file.prometheus.interval.is_zero() {
+            problems.push("prometheus.interval must be longer than zero".to_string());
+        }
+        Some(vane_prometheus::PullerConfig {
+            url: prometheus_url.trim().to_string(),
+            selectors: file.prometheus.selectors.clone(),
+            interval: file.prometheus.interval,
+            backfill: file.prometheus.backfill,
+        })
+    };
     let scylla_uri = args.scylla.clone().unwrap_or(file.store.scylla_uri);
     let scylla = (!scylla_uri.trim().is_empty()).then(|| (scylla_uri.trim().to_string(), file.store.keyspace.clone()));
     if !problems.is_empty() {
@@ -363,6 +414,7 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
             windows,
             grace_ms: grace.as_millis() as i64,
         },
+        puller,
     })
 }
 
@@ -390,6 +442,7 @@ mod tests {
             data_dir: None,
             kafka: None,
             scylla: None,
+            prometheus_url: None,
             grpc_addr: None,
             http_addr: None,
             config: None,

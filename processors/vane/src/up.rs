@@ -152,6 +152,30 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         });
     }
 
+    match (&config.puller, roles) {
+        (Some(puller), Roles::All | Roles::One(Role::Puller)) => {
+            let normaliser = Normaliser::new(config.ingest.clone())?;
+            let (log, metrics, health, clock, stopping, puller) = (
+                log.clone(),
+                metrics.clone(),
+                health.clone(),
+                Arc::clone(&clock),
+                stopping.clone(),
+                puller.clone(),
+            );
+            tasks.spawn(async move {
+                if let Err(error) = vane_prometheus::run(log, normaliser, puller, clock.as_ref(), &metrics, stopping).await {
+                    tracing::error!(%error, role = "puller", "role stopped");
+                    health.fail("puller", &error.to_string());
+                }
+            });
+        }
+        (None, Roles::One(Role::Puller)) => {
+            anyhow::bail!("the puller needs a Prometheus: pass --prometheus-url http://host:9090 (or set prometheus.url)")
+        }
+        _ => {}
+    }
+
     if roles.includes(Role::Aggregates) {
         let processor = AggregatesProcessor::new(config.aggregates.clone()).context("aggregates schema")?;
         let mut runner_config = RunnerConfig::new("aggregates", "vane-aggregates", &[topics::METRICS_SAMPLES]);

@@ -125,7 +125,9 @@ fn assert_each_row_once(grpc: &str) {
     assert_eq!(rows.len(), series.len() * 3, "1h, 3h and 12h for every series");
 }
 
-fn full_trip(kafka: Option<&str>) {
+/// `pull`: vane also pulls the same samples from Prometheus' HTTP API while Prometheus
+/// remote-writes them: every sample must still count once.
+fn full_trip(kafka: Option<&str>, pull: bool) {
     let Some((prometheus_bin, exporter_bin)) = prometheus_peers() else {
         return;
     };
@@ -135,11 +137,21 @@ fn full_trip(kafka: Option<&str>) {
     let grpc = format!("127.0.0.1:{grpc_port}");
     let http_port = free_port();
     let http = format!("127.0.0.1:{http_port}");
+    let prometheus_port = free_port();
+    let prometheus = format!("127.0.0.1:{prometheus_port}");
+    let prometheus_url = format!("http://{prometheus}");
     let mut args = vec!["up", "--data-dir", &data_dir, "--http-addr", &http, "--grpc-addr", &grpc];
+    if pull {
+        args.extend(["--prometheus-url", &prometheus_url]);
+    }
     if let Some(brokers) = kafka {
         args.extend(["--kafka", brokers]);
     }
-    let vane = VaneProcess::start(VANE, &args, &[]);
+    let env = [
+        ("VANE__PROMETHEUS__INTERVAL", "1s"),
+        ("VANE__PROMETHEUS__SELECTORS", "[\"node_memory_MemFree_bytes\"]"),
+    ];
+    let vane = VaneProcess::start(VANE, &args, &env);
 
     let exporter_port = free_port();
     let _exporter = Killed(
@@ -151,8 +163,6 @@ fn full_trip(kafka: Option<&str>) {
             .unwrap(),
     );
     assert!(wait_for_port(exporter_port, Duration::from_secs(20)));
-    let prometheus_port = free_port();
-    let prometheus = format!("127.0.0.1:{prometheus_port}");
     let config = work.path().join("prometheus.yml");
     std::fs::write(
         &config,
@@ -174,12 +184,19 @@ fn full_trip(kafka: Option<&str>) {
     assert!(wait_for_port(prometheus_port, Duration::from_secs(30)));
 
     let rows = wait_for_rows(&grpc, 5);
+    if pull {
+        let pulled = wait_http(&http, "/metrics", Duration::from_secs(60), |_, body| {
+            metric_value(body, "vane_puller_samples_total") > 0.0
+        });
+        assert!(pulled, "the puller published samples too");
+    }
+    let rows = wait_for_rows(&grpc, rows.iter().map(|r| r["count"].as_u64().unwrap()).max().unwrap() + 2);
     assert_matches_prometheus(&rows, &prometheus);
     assert_each_row_once(&grpc);
 
     // Crash while samples flow, restart on the same data: rows once each, still right.
     vane.kill9();
-    let vane = VaneProcess::start(VANE, &args, &[]);
+    let vane = VaneProcess::start(VANE, &args, &env);
     let before = rows.iter().map(|r| r["count"].as_u64().unwrap()).max().unwrap();
     let rows = wait_for_rows(&grpc, before + 5);
     assert_matches_prometheus(&rows, &prometheus);
@@ -203,7 +220,7 @@ fn full_trip(kafka: Option<&str>) {
     }
     let output = Command::new(VANE).args(&replay_args).output().unwrap();
     assert!(output.status.success(), "replay: {}", String::from_utf8_lossy(&output.stderr));
-    let vane = VaneProcess::start(VANE, &args, &[]);
+    let vane = VaneProcess::start(VANE, &args, &env);
     std::thread::sleep(Duration::from_secs(2));
     let replayed = query(&grpc, &["aggregates", "--metric", METRIC]);
     let key = |rows: &[Value]| -> Vec<String> {
@@ -221,7 +238,12 @@ fn full_trip(kafka: Option<&str>) {
 
 #[test]
 fn embedded_aggregates_match_prometheus_survive_kill9_and_replay() {
-    full_trip(None);
+    full_trip(None, false);
+}
+
+#[test]
+fn pulled_and_remote_written_samples_count_once() {
+    full_trip(None, true);
 }
 
 #[test]
@@ -229,5 +251,5 @@ fn kafka_aggregates_match_prometheus_survive_kill9_and_replay() {
     let Some(broker) = Broker::start_or_skip("kafka_aggregates_match_prometheus") else {
         return;
     };
-    full_trip(Some(&broker.bootstrap()));
+    full_trip(Some(&broker.bootstrap()), false);
 }
