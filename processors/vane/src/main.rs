@@ -3,6 +3,7 @@
 mod analyze;
 mod cli;
 mod config;
+mod config_file;
 mod up;
 
 use std::process::ExitCode;

@@ -1,0 +1,200 @@
+//! The configuration file's shape: one struct per `[section]`, every key with its default and a
+//! doc comment (docs/configuration.md lists them for users). Unknown keys are errors. Validation
+//! into the typed [`crate::config::Config`] happens in `config.rs`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The file's shape; every key is documented in docs/configuration.md.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct FileConfig {
+    pub(crate) log: LogSection,
+    pub(crate) kafka: KafkaSection,
+    pub(crate) http: HttpSection,
+    pub(crate) ingest: IngestSection,
+    pub(crate) store: StoreSection,
+    pub(crate) aggregates: AggregatesSection,
+    pub(crate) grpc: GrpcSection,
+    pub(crate) prometheus: PrometheusSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct PrometheusSection {
+    /// Base URL of the Prometheus to pull from; empty: no puller.
+    pub(crate) url: String,
+    /// Series selectors to pull.
+    pub(crate) selectors: Vec<String>,
+    /// How often to pull.
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) interval: Duration,
+    /// How far back the first pull reaches.
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) backfill: Duration,
+}
+
+impl Default for PrometheusSection {
+    fn default() -> Self {
+        PrometheusSection {
+            url: String::new(),
+            selectors: vane_prometheus::PullerConfig::default_selectors(),
+            interval: Duration::from_secs(60),
+            backfill: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct GrpcSection {
+    /// Listen address of the gRPC API.
+    pub(crate) addr: String,
+}
+
+impl Default for GrpcSection {
+    fn default() -> Self {
+        GrpcSection {
+            addr: "127.0.0.1:50051".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct StoreSection {
+    /// ScyllaDB contact points; empty means the embedded SQLite store in the data dir.
+    pub(crate) scylla_uri: String,
+    /// ScyllaDB keyspace.
+    pub(crate) keyspace: String,
+    /// Read-model rows not updated for this long are deleted.
+    pub(crate) retention: String,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            scylla_uri: String::new(),
+            keyspace: "vane".into(),
+            retention: "30d".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct AggregatesSection {
+    /// Sliding windows, e.g. ["1h", "3h", "12h"].
+    pub(crate) windows: Vec<String>,
+    /// How much older than its series' newest sample a sample may arrive and still count.
+    pub(crate) grace: String,
+}
+
+impl Default for AggregatesSection {
+    fn default() -> Self {
+        AggregatesSection {
+            windows: vec!["1h".into(), "3h".into(), "12h".into()],
+            grace: "5m".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LogSection {
+    /// Directory of the embedded log (and later the embedded store).
+    pub(crate) data_dir: PathBuf,
+    /// Partitions of topics vane creates.
+    pub(crate) partitions: u32,
+    /// Retention of raw topics (ingest, samples).
+    pub(crate) raw_retention: String,
+    /// Retention of derived topics (dead letters, ...).
+    pub(crate) derived_retention: String,
+    /// Embedded segment file size before a new one starts.
+    pub(crate) segment_bytes: u64,
+    /// How often the embedded log applies retention and compaction.
+    pub(crate) maintenance_interval: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            data_dir: PathBuf::from("./vane-data"),
+            partitions: 4,
+            raw_retention: "2d".into(),
+            derived_retention: "30d".into(),
+            segment_bytes: 128 * 1024 * 1024,
+            maintenance_interval: "1m".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct KafkaSection {
+    /// Bootstrap servers; empty means the embedded log.
+    pub(crate) brokers: String,
+    /// Replication factor of the topics vane creates.
+    pub(crate) replication_factor: i32,
+    /// Extra librdkafka client properties.
+    pub(crate) properties: BTreeMap<String, String>,
+    /// Stable identity of this process for static group membership; default: derived from the
+    /// host name and the data dir (unique per host, since the data dir is locked).
+    pub(crate) instance_id: Option<String>,
+}
+
+impl Default for KafkaSection {
+    fn default() -> Self {
+        KafkaSection {
+            brokers: String::new(),
+            replication_factor: 1,
+            properties: BTreeMap::new(),
+            instance_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct HttpSection {
+    pub(crate) addr: String,
+    /// Bearer token required on /api/v1/write (secret: file or environment only).
+    pub(crate) write_token: Option<String>,
+    /// Basic-auth user and password required on /api/v1/write (password is a secret).
+    pub(crate) write_username: Option<String>,
+    pub(crate) write_password: Option<String>,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection {
+            addr: "127.0.0.1:9464".into(),
+            write_token: None,
+            write_username: None,
+            write_password: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct IngestSection {
+    pub(crate) drop_labels: Vec<String>,
+    pub(crate) max_series_per_metric: usize,
+    /// Samples stamped further ahead of the receiving clock go to the dead-letter topic.
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) max_future_skew: Duration,
+}
+
+impl Default for IngestSection {
+    fn default() -> Self {
+        IngestSection {
+            drop_labels: Vec::new(),
+            max_series_per_metric: 10_000,
+            max_future_skew: Duration::from_secs(600),
+        }
+    }
+}
