@@ -51,11 +51,7 @@ impl Event for SeriesAggregatesEvent {
 
     fn read_body(reader: &mut Reader<'_>) -> Result<Self, EventsError> {
         let envelope = Envelope::read(reader)?;
-        let id_text = reader.string()?;
-        let series_id = SeriesId::parse(&id_text).ok_or_else(|| EventsError::InvalidField {
-            field: "series_id",
-            reason: format!("{id_text:?} is not 16 hex digits"),
-        })?;
+        let series_id = reader.series_id()?;
         let name = reader.string()?;
         let labels = reader.string_map()?;
         let as_of_ms = reader.long()?;

@@ -117,6 +117,15 @@ impl<'a> Reader<'a> {
             .map_err(|_| EventsError::InvalidUtf8(at))
     }
 
+    /// A string field holding a [`vane_core::SeriesId`] (16 hex digits).
+    pub fn series_id(&mut self) -> Result<vane_core::SeriesId, EventsError> {
+        let text = self.string()?;
+        vane_core::SeriesId::parse(&text).ok_or_else(|| EventsError::InvalidField {
+            field: "series_id",
+            reason: format!("{text:?} is not 16 hex digits"),
+        })
+    }
+
     /// A block-encoded map of strings; a negative block count is followed by the block's size.
     pub fn string_map(&mut self) -> Result<BTreeMap<String, String>, EventsError> {
         let mut map = BTreeMap::new();

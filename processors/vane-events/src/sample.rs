@@ -1,7 +1,7 @@
 //! `vane.metrics.MetricSample` (schemas/metric_sample.avsc) and the shared envelope
 //! (schemas/envelope.avsc).
 
-use vane_core::{Sample, SeriesId, SeriesIdentity};
+use vane_core::{Sample, SeriesIdentity};
 
 use crate::binary::{self, Reader};
 use crate::{Event, EventsError};
@@ -70,11 +70,7 @@ impl Event for MetricSampleEvent {
 
     fn read_body(reader: &mut Reader<'_>) -> Result<Self, EventsError> {
         let envelope = Envelope::read(reader)?;
-        let id_text = reader.string()?;
-        let series_id = SeriesId::parse(&id_text).ok_or_else(|| EventsError::InvalidField {
-            field: "series_id",
-            reason: format!("{id_text:?} is not 16 hex digits"),
-        })?;
+        let series_id = reader.series_id()?;
         let name = reader.string()?;
         let labels = reader.string_map()?;
         let timestamp_ms = reader.long()?;

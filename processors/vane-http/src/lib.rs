@@ -36,6 +36,31 @@ pub struct HttpState {
     pub clock: Arc<dyn Clock>,
     /// Whether this process serves remote write (the ingest role) or only /metrics and /healthz.
     pub remote_write: bool,
+    counters: Counters,
+}
+
+impl HttpState {
+    pub fn new(
+        log: Log,
+        normaliser: Normaliser,
+        metrics: Metrics,
+        health: Health,
+        auth: WriteAuth,
+        clock: Arc<dyn Clock>,
+        remote_write: bool,
+    ) -> Self {
+        let counters = Counters::new(&metrics);
+        HttpState {
+            log,
+            normaliser: Mutex::new(normaliser),
+            metrics,
+            health,
+            auth,
+            clock,
+            remote_write,
+            counters,
+        }
+    }
 }
 
 struct Counters {
@@ -93,7 +118,7 @@ async fn write(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: By
         )
             .into_response();
     }
-    let counters = Counters::new(&state.metrics);
+    let counters = &state.counters;
     let now = state.clock.now_ms();
     let mut records: Vec<OutRecord> = Vec::new();
     let outcome = {

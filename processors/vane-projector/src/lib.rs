@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use vane_events::{Codec, SeriesAggregatesEvent};
 use vane_store::{Store, StoreError};
 use vane_stream::dlq::DeadLetter;
-use vane_stream::metrics::Metrics;
+use vane_stream::metrics::{Metrics, RoleMetrics};
 use vane_stream::runner::{Clock, send_with_retry};
 use vane_stream::{Log, StreamError, topics};
 
@@ -44,15 +44,13 @@ pub async fn run(
 ) -> Result<(), ProjectorError> {
     let codec = Codec::<SeriesAggregatesEvent>::new().map_err(|e| ProjectorError::Schema(e.to_string()))?;
     let mut consumer = log.consumer(Some(GROUP), &[topics::METRICS_AGGREGATES])?;
-    let role = [("role", "projector")];
-    let records_in = metrics.counter("vane_records_in_total", "Records read from the log by a role.", &role);
+    let RoleMetrics {
+        records_in,
+        dead_letters,
+        lag,
+        ..
+    } = RoleMetrics::new(metrics, "projector");
     let rows_written = metrics.counter("vane_projector_rows_total", "Read-model rows upserted.", &[]);
-    let dead_letters = metrics.counter("vane_dlq_records_total", "Records sent to the dead-letter topic.", &role);
-    let lag = metrics.gauge(
-        "vane_consumer_lag_records",
-        "Records in the assigned partitions not yet read.",
-        &role,
-    );
     let mut last_lag = tokio::time::Instant::now();
     tracing::info!(backend = store.backend(), "projector started");
     loop {

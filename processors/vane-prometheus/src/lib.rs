@@ -120,15 +120,9 @@ pub async fn run(
                 Ok(series) => {
                     let mut records = Vec::new();
                     for raw in series {
-                        for (timestamp_ms, value) in raw.samples {
-                            let sample = match vane_core::SeriesIdentity::new(
-                                raw.name.clone(),
-                                raw.labels.clone(),
-                                &normaliser.config().drop_labels,
-                            )
-                            .and_then(|identity| vane_core::Sample::new(identity, timestamp_ms, value))
-                            {
-                                Ok(sample) => sample,
+                        let identity =
+                            match vane_core::SeriesIdentity::new(raw.name.clone(), raw.labels.clone(), &normaliser.config().drop_labels) {
+                                Ok(identity) => identity,
                                 Err(error) => {
                                     dead.inc();
                                     let text = format!("{}{:?}", raw.name, raw.labels);
@@ -139,12 +133,18 @@ pub async fn run(
                                     continue;
                                 }
                             };
-                            if newest.get(&sample.series_id).is_some_and(|seen| *seen >= timestamp_ms) {
+                        let series_id = identity.id();
+                        for (timestamp_ms, value) in raw.samples {
+                            if newest.get(&series_id).is_some_and(|seen| *seen >= timestamp_ms) {
                                 continue;
                             }
-                            newest.insert(sample.series_id, timestamp_ms);
-                            match normaliser.to_record(sample, "puller", None, now) {
-                                Ok(record) => records.push(record),
+                            let outcome = vane_core::Sample::new(identity.clone(), timestamp_ms, value)
+                                .and_then(|sample| normaliser.to_record(sample, "puller", None, now));
+                            match outcome {
+                                Ok(record) => {
+                                    newest.insert(series_id, timestamp_ms);
+                                    records.push(record);
+                                }
                                 Err(error) => {
                                     dead.inc();
                                     tracing::warn!(%error, "pulled sample refused");

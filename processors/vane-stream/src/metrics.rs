@@ -107,6 +107,31 @@ impl Metrics {
     }
 }
 
+/// The metrics every log-consuming role reports, under its `role` label.
+#[derive(Debug, Clone)]
+pub struct RoleMetrics {
+    pub records_in: Counter,
+    pub records_out: Counter,
+    pub dead_letters: Counter,
+    pub lag: Gauge,
+}
+
+impl RoleMetrics {
+    pub fn new(metrics: &Metrics, role: &str) -> Self {
+        let role = [("role", role)];
+        RoleMetrics {
+            records_in: metrics.counter("vane_records_in_total", "Records read from the log by a role.", &role),
+            records_out: metrics.counter("vane_records_out_total", "Records written to the log by a role.", &role),
+            dead_letters: metrics.counter("vane_dlq_records_total", "Records sent to the dead-letter topic.", &role),
+            lag: metrics.gauge(
+                "vane_consumer_lag_records",
+                "Records in the assigned partitions not yet read.",
+                &role,
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::dlq::DeadLetter;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RoleMetrics};
 use crate::{Log, OutRecord, Record, StreamError};
 
 /// Why a processor refused a record: permanent, so the record goes to the dead-letter topic.
@@ -98,15 +98,12 @@ pub async fn run<P: Processor>(
 ) -> Result<(), StreamError> {
     let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
     let mut consumer = log.consumer(Some(&config.group), &topics)?;
-    let role = [("role", config.role)];
-    let records_in = metrics.counter("vane_records_in_total", "Records read from the log by a role.", &role);
-    let records_out = metrics.counter("vane_records_out_total", "Records written to the log by a role.", &role);
-    let dead_letters = metrics.counter("vane_dlq_records_total", "Records sent to the dead-letter topic.", &role);
-    let lag = metrics.gauge(
-        "vane_consumer_lag_records",
-        "Records in the assigned partitions not yet read.",
-        &role,
-    );
+    let RoleMetrics {
+        records_in,
+        records_out,
+        dead_letters,
+        lag,
+    } = RoleMetrics::new(metrics, config.role);
     let mut last_lag = tokio::time::Instant::now();
     let mut last_punctuation = clock.now_ms();
     let mut out = Vec::new();

@@ -2,7 +2,7 @@
 //! maintenance, and a graceful stop on SIGINT/SIGTERM (in-flight batches finish, offsets are
 //! committed, Kafka's producer is flushed).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::sync::watch;
@@ -118,15 +118,15 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (--http-addr)", config.http_addr))?;
     let http_addr = listener.local_addr().context("no local address")?;
-    let state = Arc::new(HttpState {
-        log: log.clone(),
-        normaliser: Mutex::new(Normaliser::new(config.ingest.clone())?),
-        metrics: metrics.clone(),
-        health: health.clone(),
-        auth: config.write_auth.clone(),
-        clock: Arc::clone(&clock),
-        remote_write: roles.includes(Role::Ingest),
-    });
+    let state = Arc::new(HttpState::new(
+        log.clone(),
+        Normaliser::new(config.ingest.clone())?,
+        metrics.clone(),
+        health.clone(),
+        config.write_auth.clone(),
+        Arc::clone(&clock),
+        roles.includes(Role::Ingest),
+    ));
     let mut http_stop = stopping.clone();
     tasks.spawn(async move {
         let shutdown = async move {

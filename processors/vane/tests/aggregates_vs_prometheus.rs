@@ -9,12 +9,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-use vane_testkit::{Broker, VaneProcess, free_port, wait_for_port};
+use vane_testkit::{Broker, VaneProcess, free_port};
 
 const METRIC: &str = "node_memory_MemFree_bytes";
 
@@ -153,35 +153,11 @@ fn full_trip(kafka: Option<&str>, pull: bool) {
     ];
     let vane = VaneProcess::start(VANE, &args, &env);
 
-    let exporter_port = free_port();
-    let _exporter = Killed(
-        Command::new(exporter_bin)
-            .arg(format!("--web.listen-address=127.0.0.1:{exporter_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let (_exporter, exporter_port) = start_node_exporter(&exporter_bin);
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\nremote_write:\n  - url: http://{http}/api/v1/write\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n"
     );
-    assert!(wait_for_port(exporter_port, Duration::from_secs(20)));
-    let config = work.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\nremote_write:\n  - url: http://{http}/api/v1/write\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n"
-        ),
-    )
-    .unwrap();
-    let prometheus_process = Killed(
-        Command::new(prometheus_bin)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", work.path().join("tsdb").display()))
-            .arg(format!("--web.listen-address={prometheus}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    assert!(wait_for_port(prometheus_port, Duration::from_secs(30)));
+    let prometheus_process = start_prometheus(&prometheus_bin, work.path(), prometheus_port, &config);
 
     let rows = wait_for_rows(&grpc, 5);
     if pull {

@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use vane_testkit::{VaneProcess, free_port, wait_for_port};
+use vane_testkit::{VaneProcess, free_port};
 
 #[test]
 fn samples_from_prometheus_land_on_the_samples_topic_without_staleness_markers() {
@@ -34,37 +33,12 @@ fn samples_from_prometheus_land_on_the_samples_topic_without_staleness_markers()
         &[],
     );
 
-    let exporter_port = free_port();
-    let exporter = Killed(
-        Command::new(exporter_bin)
-            .arg(format!("--web.listen-address=127.0.0.1:{exporter_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let (exporter, exporter_port) = start_node_exporter(&exporter_bin);
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\nremote_write:\n  - url: http://{}/api/v1/write\n    authorization:\n      credentials: prom-s3cret\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n",
+        vane.http_addr
     );
-    assert!(wait_for_port(exporter_port, Duration::from_secs(20)), "node-exporter did not start");
-
-    let prometheus_port = free_port();
-    let prometheus_yml = work.path().join("prometheus.yml");
-    std::fs::write(
-        &prometheus_yml,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\nremote_write:\n  - url: http://{}/api/v1/write\n    authorization:\n      credentials: prom-s3cret\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n",
-            vane.http_addr
-        ),
-    )
-    .unwrap();
-    let _prometheus = Killed(
-        Command::new(prometheus_bin)
-            .arg(format!("--config.file={}", prometheus_yml.display()))
-            .arg(format!("--storage.tsdb.path={}", work.path().join("tsdb").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _prometheus = start_prometheus(&prometheus_bin, work.path(), free_port(), &config);
 
     let addr = vane.http_addr.clone();
     let samples_arrived = wait_http(&addr, "/metrics", Duration::from_secs(90), |_, body| {

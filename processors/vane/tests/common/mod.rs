@@ -89,3 +89,40 @@ pub fn prometheus_peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
         }
     }
 }
+
+/// Starts node-exporter on a free port; returns the guard and the port.
+pub fn start_node_exporter(binary: &std::path::Path) -> (Killed, u16) {
+    let port = vane_testkit::free_port();
+    let child = std::process::Command::new(binary)
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let guard = Killed(child);
+    assert!(
+        vane_testkit::wait_for_port(port, Duration::from_secs(20)),
+        "node-exporter did not start"
+    );
+    (guard, port)
+}
+
+/// Starts Prometheus on `port` with `config_yaml`, its TSDB under `dir`.
+pub fn start_prometheus(binary: &std::path::Path, dir: &Path, port: u16, config_yaml: &str) -> Killed {
+    let config = dir.join("prometheus.yml");
+    std::fs::write(&config, config_yaml).unwrap();
+    let child = std::process::Command::new(binary)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let guard = Killed(child);
+    assert!(
+        vane_testkit::wait_for_port(port, Duration::from_secs(30)),
+        "prometheus did not start"
+    );
+    guard
+}
