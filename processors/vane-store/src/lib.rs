@@ -11,12 +11,14 @@
 //! Lists are keyset-paginated with opaque tokens. Projectors and the gRPC API never learn which
 //! backend they run on. I/O: a file (embedded) or the network (ScyllaDB).
 
+pub mod analysis;
 pub mod error;
 pub mod model;
 pub mod scylla;
 pub mod sqlite;
 mod store;
 
+pub use analysis::{AnalysisDetail, AnalysisPoint, AnalysisQuery, AnalysisRow, Autocorrelation, Forecast, ForecastStep, Stationarity};
 pub use error::StoreError;
 pub use model::{AggregateQuery, AggregateRow, MAX_PAGE_LIMIT, Page, Paged, SeriesQuery, SeriesRow};
 pub use store::Store;

@@ -95,7 +95,7 @@ impl SeriesRow {
     }
 }
 
-fn check_key(series_id: &str, metric: &str) -> Result<(), StoreError> {
+pub(crate) fn check_key(series_id: &str, metric: &str) -> Result<(), StoreError> {
     let canonical = SeriesId::parse(series_id).map(|id| id.to_string());
     if canonical.as_deref() != Some(series_id) {
         return Err(StoreError::InvalidRow(format!(
