@@ -28,6 +28,6 @@ pub mod stl;
 pub mod violation;
 
 pub use error::{AnalyticsError, Result};
-pub use report::{AnalyzeOptions, Range, Report, analyze, render_text};
+pub use report::{AnalyzeOptions, Range, Report, analyze, analyze_with, render_text};
 pub use series::{Series, parse_csv};
 pub use violation::violation_probability;

@@ -14,7 +14,8 @@ use crate::acf::{acf, acf_confint, pacf};
 use crate::adf::{AdfOptions, AdfResult, Autolag, Regression, adfuller};
 use crate::aggregates::{Window, WindowStats, aggregates};
 use crate::decompose::{Decomposition, DecompositionModel, seasonal_decompose};
-use crate::forecast::{DEFAULT_SEED, ForecastOptions, ForecastOut, fit_candidates};
+use crate::error::Result;
+use crate::forecast::{Candidates, DEFAULT_SEED, ForecastOptions, ForecastOut, fit_candidates};
 use crate::hp::{HpResult, hpfilter};
 use crate::period::{detect_period_with_interval, median_interval};
 use crate::series::Series;
@@ -57,6 +58,8 @@ pub struct AnalyzeOptions {
     pub paths: usize,
     /// Largest ARIMA p and q searched.
     pub max_pq: usize,
+    /// Compute the STL decomposition (the slowest part after the forecasts).
+    pub stl: bool,
 }
 
 impl Default for AnalyzeOptions {
@@ -74,6 +77,7 @@ impl Default for AnalyzeOptions {
             seed: DEFAULT_SEED,
             paths: DEFAULT_PATHS,
             max_pq: 2,
+            stl: true,
         }
     }
 }
@@ -147,6 +151,18 @@ pub struct Report {
 /// Runs the whole analysis. `stopwatch` returns a monotonic time in milliseconds; pass
 /// `&mut || 0.0` when timings do not matter.
 pub fn analyze(series: &Series, options: &AnalyzeOptions, stopwatch: &mut dyn FnMut() -> f64) -> Report {
+    analyze_with(series, options, stopwatch, &mut fit_candidates)
+}
+
+/// [`analyze`] with the forecast candidates coming from `forecaster` instead of a full fit: a
+/// live series passes its cached model refiltered over the new window between refits (and keeps
+/// the model a refit serves).
+pub fn analyze_with(
+    series: &Series,
+    options: &AnalyzeOptions,
+    stopwatch: &mut dyn FnMut() -> f64,
+    forecaster: &mut dyn FnMut(&[f64], &ForecastOptions) -> Result<Candidates>,
+) -> Report {
     let x = series.values();
     let mut missing = OrderedMap::default();
     let mut note = |section: &str, why: String| missing.0.push((section.to_string(), why));
@@ -197,6 +213,10 @@ pub fn analyze(series: &Series, options: &AnalyzeOptions, stopwatch: &mut dyn Fn
     lap = now;
 
     let stl_r = match period {
+        _ if !options.stl => {
+            note("stl", "not asked for".to_string());
+            None
+        }
         Some(p) => stl(x, &StlOptions::new(p)).map_err(|e| note("stl", e.to_string())).ok(),
         None => {
             note("stl", "no seasonal period found".to_string());
@@ -223,7 +243,7 @@ pub fn analyze(series: &Series, options: &AnalyzeOptions, stopwatch: &mut dyn Fn
     let mut forecast = None;
     let mut forecasts = Vec::new();
     let mut violation = None;
-    match fit_candidates(x, &fopts) {
+    match forecaster(x, &fopts) {
         Ok(c) => {
             for m in &c.models {
                 forecasts.push(m.output(options.level));

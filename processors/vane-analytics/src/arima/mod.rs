@@ -171,6 +171,31 @@ fn fit_with(y: &[f64], order: Order, long: Option<&(Vec<f64>, usize)>) -> Result
 }
 
 impl Arima {
+    /// The same coefficients run over `y` (a later window of the series): residuals and their
+    /// sum of squares recomputed in one pass, no search.
+    pub fn refilter(&self, y: &[f64]) -> Result<Arima> {
+        let needed = self.order.d + self.order.p + self.order.q + 8;
+        if y.len() < needed {
+            return Err(AnalyticsError::TooShort {
+                what: format!("{} refilter", self.name()),
+                needed,
+                given: y.len(),
+            });
+        }
+        let w = difference(y, self.order.d);
+        let (resid, css) = residuals(&w, self.mean, &self.ar, &self.ma);
+        Ok(Arima {
+            order: self.order,
+            mean: self.mean,
+            ar: self.ar.clone(),
+            ma: self.ma.clone(),
+            css,
+            nobs: w.len() - self.order.p,
+            y: y.to_vec(),
+            resid,
+        })
+    }
+
     /// A short name such as `arima(1,1,1)`.
     pub fn name(&self) -> String {
         format!("arima({},{},{})", self.order.p, self.order.d, self.order.q)

@@ -277,6 +277,49 @@ pub fn fit_seeded(y: &[f64], spec: HwSpec, additive: Option<&HoltWinters>) -> Re
 }
 
 impl HoltWinters {
+    /// The same model with its parameters kept, run over `y`: a later window of the series it
+    /// was fitted to, starting `skip` points after the fitted one. The initial state is the
+    /// filtered state at that point, so the overlap is filtered exactly as before and only the
+    /// new points cost anything beyond one pass. Fails when `skip` is past the fitted sample.
+    pub fn refilter(&self, y: &[f64], skip: usize) -> Result<HoltWinters> {
+        let m = self.spec.m();
+        let (Some(&l0), Some(&b0), Some(s0)) = (self.levels.get(skip), self.trends.get(skip), self.seasons.get(skip..skip + m)) else {
+            return Err(AnalyticsError::TooShort {
+                what: format!("{} refilter from point {skip}", self.spec.name()),
+                needed: skip + 1,
+                given: self.nobs + 1,
+            });
+        };
+        if y.is_empty() {
+            return Err(AnalyticsError::Empty);
+        }
+        if !self.spec.is_linear()
+            && let Some((index, &value)) = y.iter().enumerate().find(|(_, v)| **v <= 0.0)
+        {
+            return Err(AnalyticsError::NonPositive { index, value });
+        }
+        let params = HwParams {
+            l0,
+            b0,
+            s0: if self.spec.seasonal == Component::None { Vec::new() } else { s0.to_vec() },
+            ..self.params.clone()
+        };
+        let r = run(&self.spec, &params, y, true);
+        if !r.sse.is_finite() {
+            return Err(AnalyticsError::Singular { what: "holt-winters refilter" });
+        }
+        Ok(HoltWinters {
+            spec: self.spec,
+            params,
+            sse: r.sse,
+            nobs: y.len(),
+            levels: r.levels,
+            errors: r.errors,
+            trends: r.trends,
+            seasons: r.seasons,
+        })
+    }
+
     /// In-sample one-step errors, oldest first.
     pub fn residuals(&self) -> &[f64] {
         &self.errors

@@ -30,6 +30,13 @@ enum Paths {
     Simulated { model: Box<HoltWinters>, sigma: f64 },
 }
 
+/// The fitted model behind a [`ForecastModel`], kept so that it can be refiltered.
+#[derive(Debug, Clone, PartialEq)]
+enum Source {
+    HoltWinters(Box<HoltWinters>),
+    Arima(Box<Arima>),
+}
+
 /// A fitted model ready to forecast `horizon` steps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForecastModel {
@@ -55,6 +62,7 @@ pub struct ForecastModel {
     history: Vec<f64>,
     /// Analogue windows are changes from the last value (a non-stationary series), not levels.
     anchored: bool,
+    source: Source,
 }
 
 /// The `forecast` object of the report.
@@ -85,6 +93,7 @@ impl ForecastModel {
         let sse = m.sse;
         let name = m.spec.name();
         let innovations = recent(m.residuals());
+        let source = Source::HoltWinters(Box::new(m.clone()));
         let paths = if m.spec.is_linear() {
             Paths::Linear {
                 psi: m.psi(horizon),
@@ -105,6 +114,7 @@ impl ForecastModel {
             grid: Vec::new(),
             history: Vec::new(),
             anchored: false,
+            source,
         }
     }
 
@@ -127,7 +137,21 @@ impl ForecastModel {
             grid: Vec::new(),
             history: Vec::new(),
             anchored: false,
+            source: Source::Arima(Box::new(m.clone())),
         }
+    }
+
+    /// The same model with its parameters kept, run over `y`: a later window of the series it
+    /// was fitted to that starts `skip` points after the fitted one. Only the states, residuals
+    /// and the variance behind the intervals are updated: one pass over `y` instead of a fit,
+    /// which is how a live series is kept forecast between refits.
+    pub fn refilter(&self, y: &[f64], skip: usize) -> Result<ForecastModel> {
+        let h = self.horizon();
+        let model = match &self.source {
+            Source::HoltWinters(m) => ForecastModel::from_holt_winters(m.refilter(y, skip)?, h),
+            Source::Arima(m) => ForecastModel::from_arima(&m.refilter(y)?, h),
+        };
+        Ok(model.with_support_of(y).anchored(self.anchored))
     }
 
     /// Steps forecast.
@@ -370,6 +394,37 @@ mod tests {
         for p in m.bootstrap_paths(200, 9).iter().skip(1).step_by(2) {
             assert!((p[0] - (last + 1.0)).abs() <= 0.21, "{p:?} from {last}");
         }
+    }
+
+    #[test]
+    fn refilter_continues_the_fitted_states() {
+        let y: Vec<f64> = (0..400)
+            .map(|t| 50.0 + 0.05 * t as f64 + 8.0 * ((t % 24) as f64 / 24.0 * 6.283).sin() + ((t * 7919) % 13) as f64 / 6.0)
+            .collect();
+        let spec = HwSpec {
+            trend: Component::Additive,
+            damped: true,
+            seasonal: Component::Additive,
+            period: 24,
+        };
+        let hw = ForecastModel::from_holt_winters(ets::fit(&y, spec).unwrap(), 6);
+        // The same points minus the first 30: the states at the end, so the forecast, are the same.
+        let again = hw.refilter(&y[30..], 30).unwrap();
+        for (a, b) in again.mean.iter().zip(&hw.mean) {
+            assert!((a - b).abs() < 1e-9 * b.abs(), "{a} vs {b}");
+        }
+        // New points move the forecast; a skip past the sample is refused.
+        let mut longer = y[30..].to_vec();
+        longer.extend([90.0, 91.0, 92.0]);
+        assert!(hw.refilter(&longer, 30).unwrap().mean[0] > hw.mean[0]);
+        assert!(hw.refilter(&y, 401).is_err());
+
+        let ar = ForecastModel::from_arima(&arima::fit(&y, arima::Order { p: 2, d: 1, q: 0 }).unwrap(), 6);
+        let again = ar.refilter(&y[30..], 30).unwrap();
+        for (a, b) in again.mean.iter().zip(&ar.mean) {
+            assert!((a - b).abs() < 1e-9 * b.abs(), "{a} vs {b}");
+        }
+        assert_eq!(again.name, ar.name);
     }
 
     #[test]
