@@ -41,6 +41,40 @@ pub fn put_string_map(out: &mut Vec<u8>, map: &BTreeMap<String, String>) {
     put_long(out, 0);
 }
 
+/// An array of doubles as one block followed by the zero-count terminator.
+pub fn put_double_array(out: &mut Vec<u8>, values: &[f64]) {
+    if !values.is_empty() {
+        put_long(out, values.len() as i64);
+        out.reserve(values.len() * 8);
+        for value in values {
+            put_double(out, *value);
+        }
+    }
+    put_long(out, 0);
+}
+
+/// An array of longs as one block followed by the zero-count terminator.
+pub fn put_long_array(out: &mut Vec<u8>, values: &[i64]) {
+    if !values.is_empty() {
+        put_long(out, values.len() as i64);
+        for value in values {
+            put_long(out, *value);
+        }
+    }
+    put_long(out, 0);
+}
+
+/// A `["null", T]` union: branch 0 for `None`, branch 1 then `write` for `Some`.
+pub fn put_optional<T>(out: &mut Vec<u8>, value: Option<&T>, write: impl FnOnce(&mut Vec<u8>, &T)) {
+    match value {
+        None => put_long(out, 0),
+        Some(value) => {
+            put_long(out, 1);
+            write(out, value);
+        }
+    }
+}
+
 /// Reads Avro binary values from a byte slice, checking bounds on every read.
 pub struct Reader<'a> {
     bytes: &'a [u8],
@@ -124,6 +158,51 @@ impl<'a> Reader<'a> {
             field: "series_id",
             reason: format!("{text:?} is not 16 hex digits"),
         })
+    }
+
+    /// A block-encoded array, each item read by `item`; a negative block count is followed by
+    /// the block's size.
+    pub fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> Result<T, EventsError>) -> Result<Vec<T>, EventsError> {
+        let mut items = Vec::new();
+        loop {
+            let mut count = self.long()?;
+            if count == 0 {
+                return Ok(items);
+            }
+            if count < 0 {
+                count = count.checked_neg().ok_or(EventsError::InvalidVarint(self.position))?;
+                self.long()?;
+            }
+            // Every item takes at least one byte: a count beyond the bytes left is hostile.
+            let left = self.bytes.len() - self.position;
+            if usize::try_from(count).map_or(true, |c| c > left) {
+                return Err(EventsError::Truncated { at: self.position, needed: 1 });
+            }
+            items.reserve(count as usize);
+            for _ in 0..count {
+                items.push(item(self)?);
+            }
+        }
+    }
+
+    pub fn double_array(&mut self) -> Result<Vec<f64>, EventsError> {
+        self.array(Self::double)
+    }
+
+    pub fn long_array(&mut self) -> Result<Vec<i64>, EventsError> {
+        self.array(Self::long)
+    }
+
+    /// A `["null", T]` union.
+    pub fn optional<T>(&mut self, field: &'static str, item: impl FnOnce(&mut Self) -> Result<T, EventsError>) -> Result<Option<T>, EventsError> {
+        match self.long()? {
+            0 => Ok(None),
+            1 => item(self).map(Some),
+            other => Err(EventsError::InvalidField {
+                field,
+                reason: format!("union branch {other}"),
+            }),
+        }
     }
 
     /// A block-encoded map of strings; a negative block count is followed by the block's size.

@@ -8,6 +8,7 @@
 //! that `vane replay` reads what older versions wrote. Pure: no I/O.
 
 pub mod aggregates;
+pub mod analysis;
 pub mod binary;
 pub mod codec;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod sample;
 pub mod schema;
 
 pub use aggregates::SeriesAggregatesEvent;
+pub use analysis::SeriesAnalysisEvent;
 pub use codec::{Codec, Event};
 pub use error::EventsError;
 pub use sample::{Envelope, MetricSampleEvent};
