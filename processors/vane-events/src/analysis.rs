@@ -347,7 +347,9 @@ mod tests {
         let Value::Record(fields) = value else { panic!("not a record") };
         let field = |name: &str| fields.iter().find(|(n, _)| n == name).unwrap().1.clone();
         assert_eq!(field("acf"), Value::Union(0, Box::new(Value::Null)));
-        let Value::Union(1, forecast) = field("forecast") else { panic!("no forecast") };
+        let Value::Union(1, forecast) = field("forecast") else {
+            panic!("no forecast")
+        };
         let Value::Record(forecast) = *forecast else { panic!() };
         assert_eq!(forecast.iter().find(|(n, _)| n == "step_ms").unwrap().1, Value::Long(1_000));
     }

@@ -176,7 +176,10 @@ impl<'a> Reader<'a> {
             // Every item takes at least one byte: a count beyond the bytes left is hostile.
             let left = self.bytes.len() - self.position;
             if usize::try_from(count).map_or(true, |c| c > left) {
-                return Err(EventsError::Truncated { at: self.position, needed: 1 });
+                return Err(EventsError::Truncated {
+                    at: self.position,
+                    needed: 1,
+                });
             }
             items.reserve(count as usize);
             for _ in 0..count {
@@ -194,7 +197,11 @@ impl<'a> Reader<'a> {
     }
 
     /// A `["null", T]` union.
-    pub fn optional<T>(&mut self, field: &'static str, item: impl FnOnce(&mut Self) -> Result<T, EventsError>) -> Result<Option<T>, EventsError> {
+    pub fn optional<T>(
+        &mut self,
+        field: &'static str,
+        item: impl FnOnce(&mut Self) -> Result<T, EventsError>,
+    ) -> Result<Option<T>, EventsError> {
         match self.long()? {
             0 => Ok(None),
             1 => item(self).map(Some),

@@ -7,6 +7,7 @@ use crate::TopicSpec;
 pub const METRICS_INGEST: &str = "vane.metrics.ingest";
 pub const METRICS_SAMPLES: &str = "vane.metrics.samples";
 pub const METRICS_AGGREGATES: &str = "vane.metrics.aggregates";
+pub const METRICS_ANALYTICS: &str = "vane.metrics.analytics";
 pub const DLQ: &str = "vane.dlq";
 
 /// Header carrying the W3C trace context across topics.
@@ -39,6 +40,7 @@ impl TopicLayout {
             TopicSpec::new(METRICS_INGEST, self.partitions).retention(self.raw_retention),
             TopicSpec::new(METRICS_SAMPLES, self.partitions).retention(self.raw_retention),
             TopicSpec::new(METRICS_AGGREGATES, self.partitions).retention(self.derived_retention),
+            TopicSpec::new(METRICS_ANALYTICS, self.partitions).retention(self.derived_retention),
             TopicSpec::new(DLQ, self.partitions).retention(self.derived_retention),
         ]
     }

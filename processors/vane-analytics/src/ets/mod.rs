@@ -301,12 +301,18 @@ impl HoltWinters {
         let params = HwParams {
             l0,
             b0,
-            s0: if self.spec.seasonal == Component::None { Vec::new() } else { s0.to_vec() },
+            s0: if self.spec.seasonal == Component::None {
+                Vec::new()
+            } else {
+                s0.to_vec()
+            },
             ..self.params.clone()
         };
         let r = run(&self.spec, &params, y, true);
         if !r.sse.is_finite() {
-            return Err(AnalyticsError::Singular { what: "holt-winters refilter" });
+            return Err(AnalyticsError::Singular {
+                what: "holt-winters refilter",
+            });
         }
         Ok(HoltWinters {
             spec: self.spec,

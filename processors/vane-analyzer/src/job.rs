@@ -1,0 +1,364 @@
+//! One analysis of one series' window: the analytics core's whole analysis, with the forecast
+//! model refitted on a slower cadence and refiltered over the new window in between, turned into
+//! a `SeriesAnalysis` event. Pure apart from the caller's stopwatch.
+
+use vane_analytics::adf::{Autolag, Regression};
+use vane_analytics::forecast::{Candidates, ForecastModel, ForecastOptions, fit_candidates};
+use vane_analytics::{AnalyzeOptions, Report, Series, analyze_with};
+use vane_core::{Labels, SeriesId};
+use vane_events::Envelope;
+use vane_events::SeriesAnalysisEvent;
+use vane_events::analysis::{AnalysisWindow, Autocorrelation, Decomposition, DickeyFuller, Forecast, HodrickPrescott};
+
+/// The forecast model a series keeps between analyses.
+#[derive(Debug, Clone)]
+pub struct CachedModel {
+    pub model: ForecastModel,
+    /// When its parameters were estimated.
+    pub fitted_at_ms: i64,
+    /// Timestamps of the window it last ran over (to line the next window up with it).
+    pub timestamps_ms: Vec<i64>,
+    /// The period it was fitted with, and its horizon in points (a change of the series'
+    /// interval that changes the horizon forces a refit).
+    pub period: Option<usize>,
+    pub horizon: usize,
+}
+
+/// Everything one analysis needs; owned, so that it can cross to a pool thread.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub series_id: SeriesId,
+    pub name: String,
+    pub labels: Labels,
+    pub analyzed_at_ms: i64,
+    pub timestamps_ms: Vec<i64>,
+    pub values: Vec<f64>,
+    pub cached: Option<CachedModel>,
+    /// Estimate the forecast model's parameters again even when a cached model could be kept.
+    pub refit: bool,
+}
+
+/// How every series is analysed.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    pub options: AnalyzeOptions,
+    /// Forecast horizon as a duration: turned into points from the series' median interval.
+    pub horizon_ms: i64,
+    /// Most forecast points, whatever the interval.
+    pub max_horizon: usize,
+}
+
+/// What one analysis produced.
+#[derive(Debug)]
+pub struct Done {
+    pub series_id: SeriesId,
+    pub event: SeriesAnalysisEvent,
+    /// The model to keep for the next analysis (`None` when no forecast could be fitted).
+    pub cached: Option<CachedModel>,
+    /// True when the forecast model was refitted (not refiltered).
+    pub refitted: bool,
+}
+
+/// The median gap between consecutive timestamps, ignoring repeats.
+pub fn median_step_ms(timestamps_ms: &[i64]) -> Option<i64> {
+    let mut gaps: Vec<i64> = timestamps_ms.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0).collect();
+    if gaps.is_empty() {
+        return None;
+    }
+    let middle = gaps.len() / 2;
+    let (_, median, _) = gaps.select_nth_unstable(middle);
+    Some(*median)
+}
+
+fn regression_name(r: Regression) -> &'static str {
+    match r {
+        Regression::None => "n",
+        Regression::Constant => "c",
+        Regression::ConstantTrend => "ct",
+        Regression::ConstantTrendSquared => "ctt",
+    }
+}
+
+fn autolag_name(a: Autolag) -> &'static str {
+    match a {
+        Autolag::Aic => "aic",
+        Autolag::Bic => "bic",
+        Autolag::TStat => "t-stat",
+        Autolag::Fixed => "none",
+    }
+}
+
+/// Runs the analysis of `job`. `stopwatch` returns a monotonic time in milliseconds.
+pub fn run(job: Job, settings: &JobSettings, stopwatch: &mut dyn FnMut() -> f64) -> Done {
+    let started = stopwatch();
+    let step_ms = median_step_ms(&job.timestamps_ms).unwrap_or(1_000).max(1);
+    let horizon = usize::try_from(settings.horizon_ms / step_ms)
+        .unwrap_or(1)
+        .clamp(1, settings.max_horizon.max(1));
+    let options = AnalyzeOptions {
+        horizon,
+        ..settings.options.clone()
+    };
+    let seconds: Vec<i64> = job.timestamps_ms.iter().map(|t| t.div_euclid(1000)).collect();
+    let series = match Series::new(seconds, job.values.clone()) {
+        Ok(series) => series,
+        Err(error) => return failed(job, &error.to_string(), stopwatch() - started),
+    };
+
+    let mut kept: Option<(ForecastModel, Option<usize>)> = None;
+    let mut refitted = false;
+    let cached = job.cached.as_ref();
+    let first_ms = job.timestamps_ms.first().copied().unwrap_or(0);
+    let mut forecaster = |y: &[f64], fopts: &ForecastOptions| -> vane_analytics::Result<Candidates> {
+        // The model keeps the period it was fitted with until the next refit: a detection that
+        // flickers between analyses must not force refits.
+        let reusable = cached.filter(|c| !job.refit && c.horizon == fopts.horizon);
+        if let Some(c) = reusable {
+            let skip = c.timestamps_ms.partition_point(|t| *t < first_ms);
+            if let Ok(model) = c.model.refilter(y, skip) {
+                kept = Some((model.clone(), fopts.period));
+                return Ok(Candidates {
+                    models: vec![model],
+                    served: 0,
+                    failed: Vec::new(),
+                });
+            }
+        }
+        refitted = true;
+        let candidates = fit_candidates(y, fopts)?;
+        kept = candidates.models.get(candidates.served).map(|m| (m.clone(), fopts.period));
+        Ok(candidates)
+    };
+    let report = analyze_with(&series, &options, stopwatch, &mut forecaster);
+    let fitted_at_ms = match (&job.cached, refitted) {
+        (Some(c), false) => c.fitted_at_ms,
+        _ => job.analyzed_at_ms,
+    };
+    let cached = kept.map(|(model, period)| CachedModel {
+        model,
+        fitted_at_ms,
+        timestamps_ms: job.timestamps_ms.clone(),
+        period,
+        horizon,
+    });
+    let compute_ms = stopwatch() - started;
+    let event = event_of(job, &report, &options, step_ms, fitted_at_ms, compute_ms);
+    Done {
+        series_id: event.series_id,
+        event,
+        cached,
+        refitted,
+    }
+}
+
+fn failed(job: Job, reason: &str, compute_ms: f64) -> Done {
+    let missing = ["adf", "hp", "acf", "pacf", "decomposition", "forecast"]
+        .iter()
+        .map(|part| (part.to_string(), reason.to_string()))
+        .collect();
+    Done {
+        series_id: job.series_id,
+        event: SeriesAnalysisEvent {
+            envelope: Envelope::new(
+                job.timestamps_ms.last().copied().unwrap_or(job.analyzed_at_ms),
+                job.analyzed_at_ms,
+                "analytics",
+            ),
+            series_id: job.series_id,
+            name: job.name,
+            labels: job.labels,
+            analyzed_at_ms: job.analyzed_at_ms,
+            compute_ms,
+            timestamps_ms: job.timestamps_ms,
+            values: job.values,
+            aggregates: Vec::new(),
+            adf: None,
+            hp: None,
+            acf: None,
+            pacf: None,
+            decomposition: None,
+            forecast: None,
+            missing,
+        },
+        cached: None,
+        refitted: false,
+    }
+}
+
+fn or_nan(values: &[Option<f64>]) -> Vec<f64> {
+    values.iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+}
+
+fn event_of(job: Job, r: &Report, options: &AnalyzeOptions, step_ms: i64, fitted_at_ms: i64, compute_ms: f64) -> SeriesAnalysisEvent {
+    let aggregates = r
+        .aggregates
+        .0
+        .iter()
+        .filter_map(|(label, stats)| {
+            stats.as_ref().map(|s| AnalysisWindow {
+                window: label.clone(),
+                max: s.max,
+                min: s.min,
+                mean: s.mean,
+                std: s.std,
+                count: s.count as u64,
+            })
+        })
+        .collect();
+    let adf = r.adf.as_ref().map(|a| DickeyFuller {
+        statistic: a.statistic,
+        pvalue: a.pvalue,
+        used_lag: a.usedlag as u64,
+        nobs: a.nobs as u64,
+        critical_1pct: a.critical.one,
+        critical_5pct: a.critical.five,
+        critical_10pct: a.critical.ten,
+        stationary: a.stationary,
+        regression: regression_name(options.regression).to_string(),
+        autolag: autolag_name(options.autolag).to_string(),
+    });
+    let hp = r.hp.as_ref().map(|h| HodrickPrescott {
+        lambda: h.lambda,
+        trend: h.trend.clone(),
+        cycle: h.cycle.clone(),
+    });
+    let acf = match (&r.acf, &r.acf_confint) {
+        (Some(acf), Some(confint)) => Some(Autocorrelation {
+            acf: acf.clone(),
+            confint_lower: confint.iter().map(|c| c[0]).collect(),
+            confint_upper: confint.iter().map(|c| c[1]).collect(),
+        }),
+        _ => None,
+    };
+    let decomposition = r.decomposition.as_ref().map(|d| Decomposition {
+        model: format!("{:?}", d.model).to_ascii_lowercase(),
+        period: d.period as u64,
+        trend: or_nan(&d.trend),
+        seasonal: or_nan(&d.seasonal),
+        resid: or_nan(&d.resid),
+    });
+    let forecast = r.forecast.as_ref().map(|f| Forecast {
+        model: f.model.clone(),
+        level: f.level,
+        fitted_at_ms,
+        step_ms,
+        mean: f.mean.clone(),
+        lower: f.lower.clone(),
+        upper: f.upper.clone(),
+    });
+    // STL and the violation probability are not part of the live analysis.
+    let missing = r
+        .missing
+        .0
+        .iter()
+        .filter(|(part, _)| part != "stl" && part != "violation" && part != "acf_confint")
+        .cloned()
+        .collect();
+    let last_ms = job.timestamps_ms.last().copied().unwrap_or(job.analyzed_at_ms);
+    SeriesAnalysisEvent {
+        envelope: Envelope::new(last_ms, job.analyzed_at_ms, "analytics"),
+        series_id: job.series_id,
+        name: job.name,
+        labels: job.labels,
+        analyzed_at_ms: job.analyzed_at_ms,
+        compute_ms,
+        timestamps_ms: job.timestamps_ms,
+        values: job.values,
+        aggregates,
+        adf,
+        hp,
+        acf,
+        pacf: r.pacf.clone(),
+        decomposition,
+        forecast,
+        missing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(n: usize, refit: bool, cached: Option<CachedModel>) -> Job {
+        let start = 1_700_000_000_000_i64;
+        let timestamps_ms: Vec<i64> = (0..n as i64).map(|i| start + i * 15_000).collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let values = (0..n)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let noise = (state >> 11) as f64 / (1u64 << 53) as f64;
+                100.0 + 10.0 * ((i % 40) as f64 / 40.0 * std::f64::consts::TAU).sin() + 2.0 * noise
+            })
+            .collect();
+        Job {
+            series_id: SeriesId(7),
+            name: "m".into(),
+            labels: Labels::new(),
+            analyzed_at_ms: start + n as i64 * 15_000,
+            timestamps_ms,
+            values,
+            cached,
+            refit,
+        }
+    }
+
+    fn settings() -> JobSettings {
+        JobSettings {
+            options: AnalyzeOptions {
+                stl: false,
+                ..AnalyzeOptions::default()
+            },
+            horizon_ms: 600_000,
+            max_horizon: 100,
+        }
+    }
+
+    #[test]
+    fn a_full_analysis_then_a_refiltered_one() {
+        let first = run(job(600, false, None), &settings(), &mut || 0.0);
+        assert!(first.refitted);
+        let e = &first.event;
+        assert!(
+            e.adf.is_some() && e.hp.is_some() && e.acf.is_some() && e.pacf.is_some(),
+            "{:?}",
+            e.missing
+        );
+        assert_eq!(e.decomposition.as_ref().map(|d| d.period), Some(40), "{:?}", e.missing);
+        let forecast = e.forecast.as_ref().unwrap();
+        assert_eq!((forecast.mean.len(), forecast.step_ms), (40, 15_000));
+        assert_eq!(e.hp.as_ref().unwrap().trend.len(), 600);
+        assert!(!e.missing.contains_key("stl"));
+
+        // Next minute: four new points, four dropped; the cached model is refiltered.
+        let mut next = job(604, false, first.cached.clone());
+        next.timestamps_ms.drain(..4);
+        next.values.drain(..4);
+        let second = run(next.clone(), &settings(), &mut || 0.0);
+        assert!(!second.refitted);
+        let f2 = second.event.forecast.as_ref().unwrap();
+        assert_eq!(f2.model, forecast.model);
+        assert_eq!(f2.fitted_at_ms, first.event.analyzed_at_ms);
+        // Asked to refit, it fits again.
+        next.refit = true;
+        let third = run(next, &settings(), &mut || 0.0);
+        assert!(third.refitted);
+        assert_eq!(third.event.forecast.unwrap().fitted_at_ms, third.event.analyzed_at_ms);
+    }
+
+    #[test]
+    fn short_series_get_the_parts_they_can_and_say_why() {
+        let done = run(job(12, false, None), &settings(), &mut || 0.0);
+        let e = &done.event;
+        assert!(!e.aggregates.is_empty());
+        assert!(e.decomposition.is_none());
+        assert!(e.missing.contains_key("decomposition"), "{:?}", e.missing);
+    }
+
+    #[test]
+    fn median_step_ignores_repeats() {
+        assert_eq!(median_step_ms(&[0, 0, 10, 20, 20, 35]), Some(10));
+        assert_eq!(median_step_ms(&[5]), None);
+    }
+}
