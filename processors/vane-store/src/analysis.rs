@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use vane_core::Labels;
 
 use crate::StoreError;
-use crate::model::check_key;
+use crate::model::{ANALYSIS_HISTORY_TOKEN, Cursor, LATEST_ANALYSIS_TOKEN, Page, check_key};
 
 /// One analysis of one series over its window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,7 +147,103 @@ impl AnalysisRow {
                 self.series_id
             )));
         }
+        if i64::try_from(self.points_count).is_err() {
+            return Err(StoreError::InvalidRow(format!(
+                "series {}: points count {} too large",
+                self.series_id, self.points_count
+            )));
+        }
+        // JSON has no NaN or infinity (serde_json writes null, which then fails to read back),
+        // SQLite turns a NaN into NULL, and the points' encoding reads a NaN component as None.
+        if !self.compute_ms.is_finite() || !self.detail.is_finite() {
+            return Err(StoreError::InvalidRow(format!(
+                "series {}: non-finite number in the analysis",
+                self.series_id
+            )));
+        }
+        let nan_point = self.points.iter().any(|p| {
+            [Some(p.value), p.hp_trend, p.hp_cycle, p.trend, p.seasonal, p.resid]
+                .iter()
+                .flatten()
+                .any(|v| v.is_nan())
+        });
+        if nan_point {
+            return Err(StoreError::InvalidRow(format!("series {}: NaN in the points", self.series_id)));
+        }
         Ok(())
+    }
+}
+
+impl AnalysisDetail {
+    /// True when every number can be written as JSON and read back.
+    fn is_finite(&self) -> bool {
+        let mut numbers: Vec<f64> = self.hp_lambda.into_iter().collect();
+        if let Some(s) = &self.stationarity {
+            numbers.extend([s.statistic, s.pvalue, s.critical_1pct, s.critical_5pct, s.critical_10pct]);
+        }
+        if let Some(a) = &self.autocorrelation {
+            for values in [&a.acf, &a.confint_lower, &a.confint_upper, &a.pacf] {
+                numbers.extend(values.iter().copied());
+            }
+        }
+        if let Some(f) = &self.forecast {
+            numbers.push(f.level);
+            for step in &f.steps {
+                numbers.extend([step.mean, step.lower, step.upper]);
+            }
+        }
+        numbers.iter().all(|v| v.is_finite())
+    }
+}
+
+/// Where a page of analyses starts: strictly after `(series_id, analyzed_at_ms)` of `metric`.
+/// The latest-only listing has one row per series and leaves `analyzed_at_ms` at `i64::MAX`.
+/// Tokens: `l.<hex metric>.<series id>` (latest) and `h.<hex metric>.<series id>.<ms>` (history),
+/// two kinds so that neither listing accepts the other's token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AnalysisCursor {
+    pub series_id: String,
+    pub analyzed_at_ms: i64,
+}
+
+impl AnalysisCursor {
+    pub(crate) fn of(row: &AnalysisRow, latest_only: bool) -> String {
+        let cursor = Cursor {
+            group: row.metric.clone(),
+            series_id: row.series_id.clone(),
+        };
+        if latest_only {
+            return cursor.encode(LATEST_ANALYSIS_TOKEN);
+        }
+        format!("{}.{}", cursor.encode(ANALYSIS_HISTORY_TOKEN), row.analyzed_at_ms)
+    }
+
+    /// The cursor a page of `query` starts from; refuses tokens of another listing, mode or metric.
+    pub(crate) fn decode(query: &AnalysisQuery, page: &Page) -> Result<AnalysisCursor, StoreError> {
+        let Some(token) = &page.after else {
+            return Ok(AnalysisCursor {
+                series_id: String::new(),
+                analyzed_at_ms: i64::MIN,
+            });
+        };
+        let (cursor, analyzed_at_ms) = if query.latest_only() {
+            (Cursor::parse(token, LATEST_ANALYSIS_TOKEN)?, i64::MAX)
+        } else {
+            let bad = || StoreError::InvalidPage(format!("malformed page token {token:?}"));
+            let (rest, at) = token.rsplit_once('.').ok_or_else(bad)?;
+            let at = at.parse::<i64>().map_err(|_| bad())?;
+            (Cursor::parse(rest, ANALYSIS_HISTORY_TOKEN)?, at)
+        };
+        if cursor.group != query.metric {
+            return Err(StoreError::InvalidPage(format!(
+                "token is for {:?}, not {:?}",
+                cursor.group, query.metric
+            )));
+        }
+        Ok(AnalysisCursor {
+            series_id: cursor.series_id,
+            analyzed_at_ms,
+        })
     }
 }
 
@@ -169,7 +265,7 @@ pub fn encode_points(points: &[AnalysisPoint]) -> Vec<u8> {
 
 /// Decodes [`encode_points`]' output.
 pub fn decode_points(bytes: &[u8]) -> Result<Vec<AnalysisPoint>, StoreError> {
-    if bytes.len() % POINT_BYTES != 0 {
+    if !bytes.len().is_multiple_of(POINT_BYTES) {
         return Err(StoreError::Corrupt(format!(
             "analysis points: {} bytes is not a multiple of {POINT_BYTES}",
             bytes.len()
@@ -230,5 +326,73 @@ mod tests {
         assert_eq!(bytes.len(), 2 * POINT_BYTES);
         assert_eq!(decode_points(&bytes).unwrap(), points);
         assert!(decode_points(&bytes[1..]).is_err());
+    }
+
+    fn row(metric: &str, analyzed_at_ms: i64) -> AnalysisRow {
+        AnalysisRow {
+            series_id: "00ff00ff00ff00ff".into(),
+            metric: metric.into(),
+            labels: Labels::new(),
+            analyzed_at_ms,
+            window_start_ms: 0,
+            window_end_ms: 0,
+            points_count: 0,
+            compute_ms: 1.0,
+            detail: AnalysisDetail::default(),
+            points: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_per_mode_and_metric() {
+        let metric = "node_cpu.seconds:total";
+        let history = AnalysisQuery {
+            metric: metric.into(),
+            from_ms: Some(0),
+            ..AnalysisQuery::default()
+        };
+        let latest = AnalysisQuery {
+            metric: metric.into(),
+            ..AnalysisQuery::default()
+        };
+        for at in [-5, 0, 1_700_000_000_000, i64::MIN, i64::MAX] {
+            let token = AnalysisCursor::of(&row(metric, at), false);
+            let cursor = AnalysisCursor::decode(&history, &Page::after(1, token.clone())).unwrap();
+            assert_eq!((cursor.series_id.as_str(), cursor.analyzed_at_ms), ("00ff00ff00ff00ff", at));
+            assert!(AnalysisCursor::decode(&latest, &Page::after(1, token)).is_err());
+        }
+        let token = AnalysisCursor::of(&row(metric, 7), true);
+        let cursor = AnalysisCursor::decode(&latest, &Page::after(1, token.clone())).unwrap();
+        assert_eq!(cursor.series_id, "00ff00ff00ff00ff");
+        assert!(AnalysisCursor::decode(&history, &Page::after(1, token)).is_err());
+        let other = AnalysisCursor::of(&row("up", 7), false);
+        assert!(AnalysisCursor::decode(&history, &Page::after(1, other)).is_err());
+        let start = AnalysisCursor::decode(&history, &Page::first(1)).unwrap();
+        assert_eq!((start.series_id.as_str(), start.analyzed_at_ms), ("", i64::MIN));
+    }
+
+    #[test]
+    fn non_finite_numbers_are_refused() {
+        assert!(row("m", 1).validate().is_ok());
+        let mut bad = row("m", 1);
+        bad.compute_ms = f64::INFINITY;
+        assert!(bad.validate().is_err());
+        let mut bad = row("m", 1);
+        bad.detail.stationarity = Some(Stationarity {
+            statistic: f64::NEG_INFINITY,
+            pvalue: 0.5,
+            used_lag: 0,
+            nobs: 10,
+            critical_1pct: -3.4,
+            critical_5pct: -2.9,
+            critical_10pct: -2.6,
+            stationary: false,
+            regression: "c".into(),
+            autolag: "aic".into(),
+        });
+        assert!(bad.validate().is_err());
+        let mut bad = row("m", 1);
+        bad.points_count = u64::MAX;
+        assert!(bad.validate().is_err());
     }
 }

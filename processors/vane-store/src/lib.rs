@@ -5,7 +5,8 @@
 //! - [`scylla::ScyllaStore`]: the cluster backend, ScyllaDB tables shaped partition key +
 //!   clustering key, prepared statements, its CQL in one file.
 //!
-//! Read models: the series catalog ([`SeriesRow`]) and windowed aggregates ([`AggregateRow`]).
+//! Read models: the series catalog ([`SeriesRow`]), windowed aggregates ([`AggregateRow`]) and
+//! analyses ([`AnalysisRow`]: a history, and the latest of each series with its points).
 //! Upserts are idempotent and order-safe, so that a projector may replay or redeliver any batch
 //! in any order and still leave every row as the newest event made it (see `docs/store.md`).
 //! Lists are keyset-paginated with opaque tokens. Projectors and the gRPC API never learn which
@@ -28,4 +29,6 @@ pub use store::Store;
 pub struct Removed {
     pub series: u64,
     pub aggregates: u64,
+    /// Analyses removed from the history plus latest analyses removed.
+    pub analyses: u64,
 }

@@ -191,9 +191,14 @@ impl Cursor {
 
     /// The cursor a page starts from: the start, or after the token's position.
     pub(crate) fn decode(page: &Page, kind: char) -> Result<Cursor, StoreError> {
-        let Some(token) = &page.after else {
-            return Ok(Cursor::start());
-        };
+        match &page.after {
+            Some(token) => Cursor::parse(token, kind),
+            None => Ok(Cursor::start()),
+        }
+    }
+
+    /// Parses a token that [`Cursor::encode`] made with `kind`.
+    pub(crate) fn parse(token: &str, kind: char) -> Result<Cursor, StoreError> {
         let bad = || StoreError::InvalidPage(format!("malformed page token {token:?}"));
         let mut parts = token.splitn(3, '.');
         let (Some(k), Some(group_hex), Some(series_id)) = (parts.next(), parts.next(), parts.next()) else {
@@ -220,14 +225,24 @@ impl Cursor {
 pub(crate) const SERIES_TOKEN: char = 's';
 pub(crate) const AGGREGATE_TOKEN: char = 'a';
 
+/// Latest analysis of each series (`<kind>.<hex metric>.<series id>`) and analysis history
+/// (the same, then `.<analyzed_at_ms>`): see [`crate::analysis`].
+pub(crate) const LATEST_ANALYSIS_TOKEN: char = 'l';
+pub(crate) const ANALYSIS_HISTORY_TOKEN: char = 'h';
+
 /// Cuts `rows` (fetched with one extra row) to the limit and computes the next token.
-pub(crate) fn paged<T>(mut rows: Vec<T>, limit: u32, kind: char, cursor_of: impl Fn(&T) -> Cursor) -> Paged<T> {
+pub(crate) fn paged<T>(rows: Vec<T>, limit: u32, kind: char, cursor_of: impl Fn(&T) -> Cursor) -> Paged<T> {
+    paged_with(rows, limit, |row| cursor_of(row).encode(kind))
+}
+
+/// [`paged`] for listings whose token is not a plain [`Cursor`].
+pub(crate) fn paged_with<T>(mut rows: Vec<T>, limit: u32, token_of: impl Fn(&T) -> String) -> Paged<T> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     if rows.len() <= limit {
         return Paged { rows, next: None };
     }
     rows.truncate(limit);
-    let next = rows.last().map(|row| cursor_of(row).encode(kind));
+    let next = rows.last().map(token_of);
     Paged { rows, next }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::scylla::{ScyllaConfig, ScyllaStore};
 use crate::sqlite::SqliteStore;
-use crate::{AggregateQuery, AggregateRow, Page, Paged, Removed, SeriesQuery, SeriesRow, StoreError};
+use crate::{AggregateQuery, AggregateRow, AnalysisQuery, AnalysisRow, Page, Paged, Removed, SeriesQuery, SeriesRow, StoreError};
 
 /// A read-model store; cheap to clone.
 #[derive(Debug, Clone)]
@@ -53,6 +53,16 @@ impl Store {
         }
     }
 
+    /// Writes each row to the analysis history (detail only, no points) and, when its version is
+    /// newer than the stored one, as its series' latest analysis (detail + points). Idempotent and
+    /// order-safe like the other upserts.
+    pub async fn upsert_analyses(&self, rows: &[AnalysisRow]) -> Result<(), StoreError> {
+        match self {
+            Store::Embedded(store) => store.upsert_analyses(rows).await,
+            Store::Scylla(store) => store.upsert_analyses(rows).await,
+        }
+    }
+
     /// The catalog of one metric ordered by series id, or of every metric ordered by metric name
     /// then series id.
     pub async fn list_series(&self, query: &SeriesQuery, page: &Page) -> Result<Paged<SeriesRow>, StoreError> {
@@ -71,6 +81,19 @@ impl Store {
         }
     }
 
+    /// Analyses of one metric ordered by series id then analysis time ascending. With
+    /// [`AnalysisQuery::latest_only`]: the latest analysis of each series (points included only
+    /// when `query.with_points`, else an empty vec). Otherwise: the history rows whose
+    /// `analyzed_at_ms` is within `[from_ms, to_ms]` (either bound optional; inclusive), points
+    /// always empty. Keyset-paginated; a token of another listing (or of the other mode, or of
+    /// another metric) is refused with [`StoreError::InvalidPage`].
+    pub async fn list_analyses(&self, query: &AnalysisQuery, page: &Page) -> Result<Paged<AnalysisRow>, StoreError> {
+        match self {
+            Store::Embedded(store) => store.list_analyses(query, page).await,
+            Store::Scylla(store) => store.list_analyses(query, page).await,
+        }
+    }
+
     /// Empties every read model (`vane replay` starts from here).
     pub async fn wipe(&self) -> Result<(), StoreError> {
         match self {
@@ -79,8 +102,8 @@ impl Store {
         }
     }
 
-    /// Retention: deletes series last seen before `cutoff_ms` and aggregates whose `as_of_ms` is
-    /// before it.
+    /// Retention: deletes series last seen before `cutoff_ms`, aggregates whose `as_of_ms` is
+    /// before it, and history and latest analyses whose `analyzed_at_ms` is before it.
     pub async fn delete_older_than(&self, cutoff_ms: i64) -> Result<Removed, StoreError> {
         match self {
             Store::Embedded(store) => store.delete_older_than(cutoff_ms).await,
@@ -132,6 +155,8 @@ mod tests {
         ));
         send(store.upsert_series(&[]));
         send(store.upsert_aggregates(&[]));
+        send(store.upsert_analyses(&[]));
+        send(store.list_analyses(&AnalysisQuery::default(), &page));
         send(store.migrate());
         send(store.wipe());
         send(store.delete_older_than(0));

@@ -5,54 +5,12 @@
 // Helpers outside #[test] functions are test code too.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod common;
+
 use std::collections::BTreeMap;
-use std::future::Future;
 
 use vane_store::{AggregateQuery, AggregateRow, Page, Paged, SeriesQuery, SeriesRow, Store, StoreError};
-
-/// Runs `$body(store)` on both backends, on a migrated, empty store.
-macro_rules! conformance {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn embedded() {
-                let dir = tempfile::tempdir().unwrap();
-                let store = Store::open_embedded(dir.path()).unwrap();
-                store.migrate().await.unwrap();
-                ($body)(store).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn scylla() {
-                with_scylla(stringify!($name), $body).await;
-            }
-        }
-    };
-}
-
-async fn with_scylla<F, Fut>(test: &str, body: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let Ok(uri) = std::env::var("VANE_TEST_SCYLLA_URI") else {
-        eprintln!("SKIPPED {test} on ScyllaDB: VANE_TEST_SCYLLA_URI is not set (start one with infra/compose)");
-        return;
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let keyspace = format!("vane_test_{}_{nanos}", std::process::id());
-    let store = Store::connect_scylla(&uri, &keyspace).await.unwrap();
-    store.migrate().await.unwrap();
-    body(store.clone()).await;
-    if let Store::Scylla(scylla) = &store {
-        scylla.drop_keyspace().await.unwrap();
-    }
-}
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

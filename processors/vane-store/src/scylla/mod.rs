@@ -5,6 +5,7 @@
 //! the embedded backend whenever `VANE_TEST_SCYLLA_URI` is set. Statements are prepared once,
 //! after the schema exists, and marked idempotent so the driver may retry them.
 
+mod analysis;
 mod cql;
 mod rows;
 
@@ -17,6 +18,7 @@ use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
 use tokio::sync::OnceCell;
 
+use crate::analysis::{AnalysisQuery, AnalysisRow};
 use crate::model::{AggregateQuery, AggregateRow, Page, Paged, SeriesQuery, SeriesRow};
 use crate::{Removed, StoreError};
 
@@ -96,6 +98,16 @@ struct Prepared {
     delete_metric_name: PreparedStatement,
     old_aggregates: PreparedStatement,
     delete_aggregate: PreparedStatement,
+    insert_analysis_history: PreparedStatement,
+    insert_analysis_latest: PreparedStatement,
+    list_latest_analyses: PreparedStatement,
+    list_latest_analyses_with_points: PreparedStatement,
+    next_analysed_series: PreparedStatement,
+    list_series_analyses: PreparedStatement,
+    old_analysis_history: PreparedStatement,
+    delete_analysis_history: PreparedStatement,
+    old_analysis_latest: PreparedStatement,
+    delete_analysis_latest: PreparedStatement,
 }
 
 impl ScyllaStore {
@@ -190,6 +202,18 @@ impl ScyllaStore {
             delete_metric_name: self.prepare("delete metric name", cql::DELETE_METRIC_NAME).await?,
             old_aggregates: self.prepare("scan old aggregates", cql::OLD_AGGREGATES).await?,
             delete_aggregate: self.prepare("delete aggregate", cql::DELETE_AGGREGATE).await?,
+            insert_analysis_history: self.prepare("insert analysis history", cql::INSERT_ANALYSIS_HISTORY).await?,
+            insert_analysis_latest: self.prepare("insert latest analysis", cql::INSERT_ANALYSIS_LATEST).await?,
+            list_latest_analyses: self.prepare("list latest analyses", &cql::list_latest_analyses()).await?,
+            list_latest_analyses_with_points: self
+                .prepare("list latest analyses with points", &cql::list_latest_analyses_with_points())
+                .await?,
+            next_analysed_series: self.prepare("next analysed series", cql::NEXT_ANALYSED_SERIES).await?,
+            list_series_analyses: self.prepare("list analysis history", &cql::list_series_analyses()).await?,
+            old_analysis_history: self.prepare("scan old analyses", cql::OLD_ANALYSIS_HISTORY).await?,
+            delete_analysis_history: self.prepare("delete analysis", cql::DELETE_ANALYSIS_HISTORY).await?,
+            old_analysis_latest: self.prepare("scan old latest analyses", cql::OLD_ANALYSIS_LATEST).await?,
+            delete_analysis_latest: self.prepare("delete latest analysis", cql::DELETE_ANALYSIS_LATEST).await?,
         })
     }
 
@@ -212,8 +236,16 @@ impl ScyllaStore {
         rows::upsert_aggregates(self, rows).await
     }
 
+    pub async fn upsert_analyses(&self, rows: &[AnalysisRow]) -> Result<(), StoreError> {
+        analysis::upsert_analyses(self, rows).await
+    }
+
     pub async fn list_series(&self, query: &SeriesQuery, page: &Page) -> Result<Paged<SeriesRow>, StoreError> {
         rows::list_series(self, query, page).await
+    }
+
+    pub async fn list_analyses(&self, query: &AnalysisQuery, page: &Page) -> Result<Paged<AnalysisRow>, StoreError> {
+        analysis::list_analyses(self, query, page).await
     }
 
     pub async fn list_aggregates(&self, query: &AggregateQuery, page: &Page) -> Result<Paged<AggregateRow>, StoreError> {

@@ -145,7 +145,7 @@ async fn stored_series(store: &ScyllaStore, metric: &str, rows: &[SeriesRow]) ->
 
 /// Runs one unlogged batch per chunk of each group (a group is one partition's statements),
 /// at most [`IN_FLIGHT`] at a time; fails with the first error.
-async fn write_batches<V>(
+pub(super) async fn write_batches<V>(
     store: &ScyllaStore,
     what: &'static str,
     statement: &PreparedStatement,
@@ -154,9 +154,23 @@ async fn write_batches<V>(
 where
     V: SerializeRow + Clone + Send + Sync + 'static,
 {
+    write_batches_of(store, what, statement, groups, BATCH_ROWS).await
+}
+
+/// [`write_batches`] with at most `rows_per_batch` statements per batch, for large rows.
+pub(super) async fn write_batches_of<V>(
+    store: &ScyllaStore,
+    what: &'static str,
+    statement: &PreparedStatement,
+    groups: Vec<Vec<V>>,
+    rows_per_batch: usize,
+) -> Result<(), StoreError>
+where
+    V: SerializeRow + Clone + Send + Sync + 'static,
+{
     let mut tasks = JoinSet::new();
     for group in groups {
-        for chunk in group.chunks(BATCH_ROWS) {
+        for chunk in group.chunks(rows_per_batch.max(1)) {
             while tasks.len() >= IN_FLIGHT {
                 join_one(&mut tasks, what).await?;
             }
@@ -328,11 +342,21 @@ pub(super) async fn delete_older_than(store: &ScyllaStore, cutoff_ms: i64) -> Re
         .map(|(metric, window, id)| (tombstone, metric, window, id))
         .collect();
     write_batches(store, "delete aggregates", &prepared.delete_aggregate, vec![deletes]).await?;
-    Ok(Removed { series, aggregates })
+    let analyses = super::analysis::delete_older_than(store, cutoff_ms).await?;
+    Ok(Removed {
+        series,
+        aggregates,
+        analyses,
+    })
 }
 
 /// Every row of a multi-page query.
-async fn scan<R>(store: &ScyllaStore, what: &'static str, statement: &PreparedStatement, cutoff_ms: i64) -> Result<Vec<R>, StoreError>
+pub(super) async fn scan<R>(
+    store: &ScyllaStore,
+    what: &'static str,
+    statement: &PreparedStatement,
+    cutoff_ms: i64,
+) -> Result<Vec<R>, StoreError>
 where
     R: for<'frame, 'metadata> scylla::deserialize::row::DeserializeRow<'frame, 'metadata>,
 {

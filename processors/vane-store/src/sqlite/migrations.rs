@@ -9,9 +9,10 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::StoreError;
 
 /// `(version, SQL)`, ascending.
-pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE series (
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE series (
         metric        TEXT    NOT NULL,
         series_id     TEXT    NOT NULL,
         labels        TEXT    NOT NULL, -- JSON object, keys sorted
@@ -35,7 +36,41 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(
         version      INTEGER NOT NULL, -- AggregateRow::version
         PRIMARY KEY (metric, window_name, series_id)
     ) WITHOUT ROWID;",
-)];
+    ),
+    // Analyses. Rowid tables, unlike the others: a row holds a JSON detail of a few kB and the
+    // latest one a points blob of up to ~160 kB, and SQLite advises WITHOUT ROWID for small rows
+    // only. The index serves retention, which deletes by analysis time across every metric.
+    (
+        2,
+        "CREATE TABLE analysis_history (
+        metric          TEXT    NOT NULL,
+        series_id       TEXT    NOT NULL,
+        analyzed_at_ms  INTEGER NOT NULL,
+        labels          TEXT    NOT NULL, -- JSON object, keys sorted
+        window_start_ms INTEGER NOT NULL,
+        window_end_ms   INTEGER NOT NULL,
+        points_count    INTEGER NOT NULL,
+        compute_ms      REAL    NOT NULL,
+        detail          TEXT    NOT NULL, -- JSON AnalysisDetail
+        PRIMARY KEY (metric, series_id, analyzed_at_ms)
+    );
+    CREATE INDEX analysis_history_by_time ON analysis_history (analyzed_at_ms);
+    CREATE TABLE analysis_latest (
+        metric          TEXT    NOT NULL,
+        series_id       TEXT    NOT NULL,
+        analyzed_at_ms  INTEGER NOT NULL,
+        labels          TEXT    NOT NULL,
+        window_start_ms INTEGER NOT NULL,
+        window_end_ms   INTEGER NOT NULL,
+        points_count    INTEGER NOT NULL,
+        compute_ms      REAL    NOT NULL,
+        detail          TEXT    NOT NULL,
+        points          BLOB    NOT NULL, -- analysis::encode_points
+        version         INTEGER NOT NULL, -- AnalysisRow::version
+        PRIMARY KEY (metric, series_id)
+    );",
+    ),
+];
 
 /// The newest schema this build knows.
 pub(crate) fn latest() -> i64 {
@@ -98,6 +133,28 @@ mod tests {
         assert_eq!(migrate(&mut conn).unwrap(), latest());
         let applied: i64 = conn.query_row("SELECT count(*) FROM schema_version", [], |row| row.get(0)).unwrap();
         assert_eq!(applied, i64::try_from(MIGRATIONS.len()).unwrap());
+    }
+
+    /// A file made by a build that knew migration 1 only keeps its rows and gains the rest.
+    #[test]
+    fn an_older_file_is_upgraded_in_place() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER PRIMARY KEY)")
+            .unwrap();
+        let (version, sql) = MIGRATIONS[0];
+        conn.execute_batch(sql).unwrap();
+        conn.execute("INSERT INTO schema_version (version) VALUES (?1)", [version]).unwrap();
+        conn.execute("INSERT INTO series VALUES ('up', '0000000000000001', '{}', 1, 2)", [])
+            .unwrap();
+        assert_eq!(current(&conn).unwrap(), 1);
+        assert_eq!(migrate(&mut conn).unwrap(), latest());
+        assert!(latest() >= 2);
+        let kept: i64 = conn.query_row("SELECT count(*) FROM series", [], |row| row.get(0)).unwrap();
+        assert_eq!(kept, 1);
+        let empty: i64 = conn
+            .query_row("SELECT count(*) FROM analysis_latest", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(empty, 0);
     }
 
     #[test]

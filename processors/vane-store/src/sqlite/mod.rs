@@ -7,6 +7,7 @@
 //! fine because the log is the source of truth and the projector's offsets are committed only
 //! after its upserts return (a lost upsert is redelivered; a replay rebuilds everything).
 
+mod analysis;
 mod migrations;
 mod rows;
 
@@ -17,6 +18,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
+use crate::analysis::{AnalysisQuery, AnalysisRow};
 use crate::model::{AggregateQuery, AggregateRow, Page, Paged, SeriesQuery, SeriesRow};
 use crate::{Removed, StoreError};
 
@@ -90,6 +92,11 @@ impl SqliteStore {
         self.write(move |conn| rows::upsert_aggregates(conn, &rows)).await
     }
 
+    pub async fn upsert_analyses(&self, rows: &[AnalysisRow]) -> Result<(), StoreError> {
+        let rows = rows.to_vec();
+        self.write(move |conn| analysis::upsert_analyses(conn, &rows)).await
+    }
+
     pub async fn list_series(&self, query: &SeriesQuery, page: &Page) -> Result<Paged<SeriesRow>, StoreError> {
         let (query, page) = (query.clone(), page.clone());
         self.read(move |conn| rows::list_series(conn, &query, &page)).await
@@ -98,6 +105,11 @@ impl SqliteStore {
     pub async fn list_aggregates(&self, query: &AggregateQuery, page: &Page) -> Result<Paged<AggregateRow>, StoreError> {
         let (query, page) = (query.clone(), page.clone());
         self.read(move |conn| rows::list_aggregates(conn, &query, &page)).await
+    }
+
+    pub async fn list_analyses(&self, query: &AnalysisQuery, page: &Page) -> Result<Paged<AnalysisRow>, StoreError> {
+        let (query, page) = (query.clone(), page.clone());
+        self.read(move |conn| analysis::list_analyses(conn, &query, &page)).await
     }
 
     pub async fn wipe(&self) -> Result<(), StoreError> {

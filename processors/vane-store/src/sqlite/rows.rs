@@ -205,6 +205,7 @@ pub(crate) fn wipe(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     tx.execute("DELETE FROM series", [])?;
     tx.execute("DELETE FROM aggregates", [])?;
+    super::analysis::wipe(&tx)?;
     tx.commit()?;
     Ok(())
 }
@@ -213,9 +214,11 @@ pub(crate) fn delete_older_than(conn: &mut Connection, cutoff_ms: i64) -> Result
     let tx = conn.transaction()?;
     let series = tx.execute("DELETE FROM series WHERE last_seen_ms < ?1", [cutoff_ms])?;
     let aggregates = tx.execute("DELETE FROM aggregates WHERE as_of_ms < ?1", [cutoff_ms])?;
+    let analyses = super::analysis::delete_older_than(&tx, cutoff_ms)?;
     tx.commit()?;
     Ok(Removed {
         series: series as u64,
         aggregates: aggregates as u64,
+        analyses,
     })
 }
