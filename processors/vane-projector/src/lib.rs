@@ -1,22 +1,27 @@
-//! The projector: reads `vane.metrics.aggregates` and writes the read models (series catalog and
-//! aggregates per series and window) through the [`Store`], then commits the offsets. Upserts are
+//! The projector: reads `vane.metrics.aggregates` and `vane.metrics.analytics` and writes the read
+//! models (series catalog, aggregates per series and window, analyses per series by time and the
+//! latest analysis' points) through the [`Store`], then commits the offsets. Upserts are
 //! idempotent and keep the newest version of each row, so redelivery, replay and out-of-order
 //! events all converge to the same rows. [`replay`] rebuilds every read model from the log.
 
+mod analysis_rows;
 mod rows;
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use thiserror::Error;
 use tokio::sync::watch;
-use vane_events::{Codec, SeriesAggregatesEvent};
 use vane_store::{Store, StoreError};
 use vane_stream::dlq::DeadLetter;
 use vane_stream::metrics::{Metrics, RoleMetrics};
 use vane_stream::runner::{Clock, send_with_retry};
 use vane_stream::{Log, StreamError, topics};
 
-pub use rows::Batch;
+pub use rows::{Batch, Codecs};
+
+/// The topics projected into read models.
+const TOPICS: &[&str] = &[topics::METRICS_AGGREGATES, topics::METRICS_ANALYTICS];
 
 #[derive(Debug, Error)]
 pub enum ProjectorError {
@@ -42,8 +47,8 @@ pub async fn run(
     metrics: &Metrics,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ProjectorError> {
-    let codec = Codec::<SeriesAggregatesEvent>::new().map_err(|e| ProjectorError::Schema(e.to_string()))?;
-    let mut consumer = log.consumer(Some(GROUP), &[topics::METRICS_AGGREGATES])?;
+    let codecs = Codecs::new().map_err(|e| ProjectorError::Schema(e.to_string()))?;
+    let mut consumer = log.consumer(Some(GROUP), TOPICS)?;
     let RoleMetrics {
         records_in,
         dead_letters,
@@ -64,7 +69,7 @@ pub async fn run(
         if records.is_empty() {
             continue;
         }
-        let batch = Batch::from_records(&codec, &records);
+        let batch = Batch::from_records(&codecs, &records);
         if !batch.rejected.is_empty() {
             let now = clock.now_ms();
             let letters: Vec<_> = batch
@@ -78,7 +83,7 @@ pub async fn run(
             send_with_retry(&log, &letters, &mut shutdown).await?;
         }
         write_with_retry(&store, &batch, &mut shutdown).await?;
-        rows_written.add((batch.series.len() + batch.aggregates.len()) as u64);
+        rows_written.add(batch.rows() as u64);
         records_in.add(records.len() as u64);
         consumer.commit(&batch.next_offsets)?;
         if last_lag.elapsed() >= Duration::from_secs(5) {
@@ -96,7 +101,8 @@ async fn write_with_retry(store: &Store, batch: &Batch, shutdown: &mut watch::Re
     loop {
         let outcome = async {
             store.upsert_series(&batch.series).await?;
-            store.upsert_aggregates(&batch.aggregates).await
+            store.upsert_aggregates(&batch.aggregates).await?;
+            store.upsert_analyses(&batch.analyses).await
         }
         .await;
         match outcome {
@@ -125,15 +131,20 @@ pub struct ReplayReport {
 /// Wipes the read models and rebuilds them from every event still on the log (up to the end
 /// offsets at the start of the replay).
 pub async fn replay(log: &Log, store: &Store) -> Result<ReplayReport, ProjectorError> {
-    let codec = Codec::<SeriesAggregatesEvent>::new().map_err(|e| ProjectorError::Schema(e.to_string()))?;
+    let codecs = Codecs::new().map_err(|e| ProjectorError::Schema(e.to_string()))?;
     store.migrate().await?;
     store.wipe().await?;
     // Read until every partition reached the end offsets taken at the start and nothing new
     // arrived for a while: some Kafka-protocol brokers (tansu 0.6) report stale high watermarks,
     // so the quiet period, not the watermark alone, ends the replay.
-    let ends = log.end_offsets(topics::METRICS_AGGREGATES).await?;
-    let mut reached: Vec<bool> = ends.iter().map(|end| *end == 0).collect();
-    let mut reader = log.consumer(None, &[topics::METRICS_AGGREGATES])?;
+    let mut ends: HashMap<(String, u32), u64> = HashMap::new();
+    for topic in TOPICS {
+        for (partition, end) in log.end_offsets(topic).await?.into_iter().enumerate() {
+            ends.insert((topic.to_string(), partition as u32), end);
+        }
+    }
+    let mut reached: HashSet<(String, u32)> = ends.iter().filter(|(_, end)| **end == 0).map(|(key, _)| key.clone()).collect();
+    let mut reader = log.consumer(None, TOPICS)?;
     let mut report = ReplayReport {
         events: 0,
         rows: 0,
@@ -141,7 +152,7 @@ pub async fn replay(log: &Log, store: &Store) -> Result<ReplayReport, ProjectorE
     };
     let mut quiet_polls = 0;
     loop {
-        let all_reached = reached.iter().all(|r| *r);
+        let all_reached = reached.len() == ends.len();
         if (all_reached && quiet_polls >= QUIET_POLLS) || quiet_polls >= GIVE_UP_POLLS {
             break;
         }
@@ -152,18 +163,17 @@ pub async fn replay(log: &Log, store: &Store) -> Result<ReplayReport, ProjectorE
         }
         quiet_polls = 0;
         for record in &records {
-            let end = ends.get(record.partition as usize).copied().unwrap_or(0);
-            if record.offset + 1 >= end
-                && let Some(flag) = reached.get_mut(record.partition as usize)
-            {
-                *flag = true;
+            let key = (record.topic.clone(), record.partition);
+            if ends.get(&key).is_some_and(|end| record.offset + 1 >= *end) {
+                reached.insert(key);
             }
         }
-        let batch = Batch::from_records(&codec, &records);
+        let batch = Batch::from_records(&codecs, &records);
         store.upsert_series(&batch.series).await?;
         store.upsert_aggregates(&batch.aggregates).await?;
+        store.upsert_analyses(&batch.analyses).await?;
         report.events += records.len() as u64;
-        report.rows += (batch.series.len() + batch.aggregates.len()) as u64;
+        report.rows += batch.rows() as u64;
         report.rejected += batch.rejected.len() as u64;
     }
     Ok(report)

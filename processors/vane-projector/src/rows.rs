@@ -1,32 +1,69 @@
-//! From a batch of `SeriesAggregates` records to read-model rows, coalesced: one aggregates row
-//! per (series, window) with the highest version, one catalog row per series with the earliest
-//! first and latest last sighting. Pure.
+//! From a batch of `SeriesAggregates` and `SeriesAnalysis` records to read-model rows,
+//! coalesced: one aggregates row per (series, window) with the highest version, one catalog row
+//! per series with the earliest first and latest last sighting, every analysis for the history
+//! but the per-point arrays of the newest analysis of each series only. Pure.
 
 use std::collections::{BTreeMap, HashMap};
 
-use vane_events::{Codec, SeriesAggregatesEvent};
-use vane_store::{AggregateRow, SeriesRow};
-use vane_stream::Record;
+use vane_events::{Codec, EventsError, SeriesAggregatesEvent, SeriesAnalysisEvent};
+use vane_store::{AggregateRow, AnalysisRow, SeriesRow};
+use vane_stream::{Record, topics};
+
+use crate::analysis_rows::analysis_row;
+
+/// The decoders of the topics the projector reads.
+pub struct Codecs {
+    aggregates: Codec<SeriesAggregatesEvent>,
+    analyses: Codec<SeriesAnalysisEvent>,
+}
+
+impl Codecs {
+    pub fn new() -> Result<Codecs, EventsError> {
+        Ok(Codecs {
+            aggregates: Codec::new()?,
+            analyses: Codec::new()?,
+        })
+    }
+}
 
 /// The rows of one batch, the records that could not be decoded, and the offsets to commit.
 #[derive(Debug, Default)]
 pub struct Batch {
     pub series: Vec<SeriesRow>,
     pub aggregates: Vec<AggregateRow>,
+    pub analyses: Vec<AnalysisRow>,
     pub rejected: Vec<(Record, String)>,
     pub next_offsets: Vec<((String, u32), u64)>,
 }
 
 impl Batch {
-    pub fn from_records(codec: &Codec<SeriesAggregatesEvent>, records: &[Record]) -> Batch {
+    /// Rows written by this batch.
+    pub fn rows(&self) -> usize {
+        self.series.len() + self.aggregates.len() + self.analyses.len()
+    }
+
+    pub fn from_records(codecs: &Codecs, records: &[Record]) -> Batch {
         let mut series: HashMap<String, SeriesRow> = HashMap::new();
         let mut aggregates: HashMap<(String, String), AggregateRow> = HashMap::new();
+        let mut analyses: Vec<AnalysisRow> = Vec::new();
         let mut next: BTreeMap<(String, u32), u64> = BTreeMap::new();
         let mut rejected = Vec::new();
         for record in records {
             let entry = next.entry((record.topic.clone(), record.partition)).or_default();
             *entry = (*entry).max(record.offset + 1);
-            let event = match codec.decode(&record.value) {
+            if record.topic == topics::METRICS_ANALYTICS {
+                match codecs
+                    .analyses
+                    .decode(&record.value)
+                    .map_err(|e| e.to_string())
+                    .and_then(analysis_row)
+                {
+                    Ok(row) => analyses.push(row),
+                    Err(reason) => rejected.push((record.clone(), reason)),
+                }
+                continue;
+            }
+            let event = match codecs.aggregates.decode(&record.value) {
                 Ok(event) => event,
                 Err(error) => {
                     rejected.push((record.clone(), error.to_string()));
@@ -72,9 +109,22 @@ impl Batch {
                 }
             }
         }
+        // Only the newest analysis of a series becomes its latest: the others' points are dropped.
+        let mut newest: HashMap<&str, i64> = HashMap::new();
+        for row in &analyses {
+            let at = newest.entry(row.series_id.as_str()).or_insert(row.analyzed_at_ms);
+            *at = (*at).max(row.analyzed_at_ms);
+        }
+        let newest: HashMap<String, i64> = newest.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        for row in &mut analyses {
+            if newest.get(&row.series_id).is_some_and(|at| *at > row.analyzed_at_ms) {
+                row.points = Vec::new();
+            }
+        }
         Batch {
             series: series.into_values().collect(),
             aggregates: aggregates.into_values().collect(),
+            analyses,
             rejected,
             next_offsets: next.into_iter().collect(),
         }
@@ -142,13 +192,10 @@ mod tests {
 
     #[test]
     fn coalesces_to_the_newest_version_whatever_the_order() {
-        let codec = Codec::<SeriesAggregatesEvent>::new().unwrap();
-        let records = vec![
-            record(&codec, 5, 2_000, 3),
-            record(&codec, 6, 1_000, 9),
-            record(&codec, 7, 2_000, 4),
-        ];
-        let batch = Batch::from_records(&codec, &records);
+        let codecs = Codecs::new().unwrap();
+        let codec = &codecs.aggregates;
+        let records = vec![record(codec, 5, 2_000, 3), record(codec, 6, 1_000, 9), record(codec, 7, 2_000, 4)];
+        let batch = Batch::from_records(&codecs, &records);
         assert_eq!(batch.aggregates.len(), 1);
         assert_eq!((batch.aggregates[0].as_of_ms, batch.aggregates[0].count), (2_000, 4));
         assert_eq!(batch.series.len(), 1);
@@ -158,10 +205,10 @@ mod tests {
 
     #[test]
     fn undecodable_records_are_rejected_but_still_committed() {
-        let codec = Codec::<SeriesAggregatesEvent>::new().unwrap();
-        let mut bad = record(&codec, 3, 1_000, 1);
+        let codecs = Codecs::new().unwrap();
+        let mut bad = record(&codecs.aggregates, 3, 1_000, 1);
         bad.value = b"garbage".to_vec();
-        let batch = Batch::from_records(&codec, &[bad]);
+        let batch = Batch::from_records(&codecs, &[bad]);
         assert!(batch.aggregates.is_empty());
         assert_eq!(batch.rejected.len(), 1);
         assert!(batch.rejected[0].1.contains("single-object"), "{}", batch.rejected[0].1);

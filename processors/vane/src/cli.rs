@@ -78,6 +78,8 @@ pub enum Role {
     Ingest,
     /// Sliding-window aggregates per series from vane.metrics.samples.
     Aggregates,
+    /// The whole analysis of every series on a schedule, into vane.metrics.analytics.
+    Analytics,
     /// Writes derived events into the read models.
     Projector,
     /// The gRPC API over the read models.

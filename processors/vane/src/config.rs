@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use vane_aggregates::AggregatesConfig;
+use vane_analyzer::AnalyzerConfig;
 use vane_core::time::parse_duration;
 use vane_core::window::WindowSpec;
 use vane_http::WriteAuth;
@@ -18,7 +19,7 @@ use vane_stream::kafka::KafkaConfig;
 use vane_stream::topics::TopicLayout;
 
 use crate::cli::{Role, ServerArgs};
-use crate::config_file::FileConfig;
+use crate::config_file::{AnalyticsSection, FileConfig};
 
 /// The validated configuration handed to the roles.
 #[derive(Debug, Clone)]
@@ -38,6 +39,7 @@ pub struct Config {
     pub aggregates: AggregatesConfig,
     /// The puller's settings, when a Prometheus URL is configured.
     pub puller: Option<vane_prometheus::PullerConfig>,
+    pub analytics: AnalyzerConfig,
 }
 
 /// Loads and validates the configuration for `up` (role `None`) or `run <role>`.
@@ -190,6 +192,7 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
             backfill: file.prometheus.backfill,
         })
     };
+    let analytics = analytics_config(&file.analytics, &mut problems);
     let scylla_uri = args.scylla.clone().unwrap_or(file.store.scylla_uri);
     let scylla = (!scylla_uri.trim().is_empty()).then(|| (scylla_uri.trim().to_string(), file.store.keyspace.clone()));
     if !problems.is_empty() {
@@ -224,7 +227,49 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
             grace_ms: grace.as_millis() as i64,
         },
         puller,
+        analytics,
     })
+}
+
+fn analytics_config(section: &AnalyticsSection, problems: &mut Vec<String>) -> AnalyzerConfig {
+    let mut config = AnalyzerConfig::default();
+    for (field, value) in [
+        ("every", section.every),
+        ("window", section.window),
+        ("refit_every", section.refit_every),
+        ("horizon", section.horizon),
+    ] {
+        if value.is_zero() {
+            problems.push(format!("analytics.{field} must be longer than zero"));
+        }
+    }
+    if section.max_points < 3 {
+        problems.push(format!("analytics.max_points = {}: must be at least 3", section.max_points));
+    }
+    if !(section.lambda > 0.0 && section.lambda.is_finite()) {
+        problems.push(format!(
+            "analytics.lambda = {}: must be a positive number, e.g. 1600",
+            section.lambda
+        ));
+    }
+    if !(section.level > 0.0 && section.level < 1.0) {
+        problems.push(format!("analytics.level = {}: must be between 0 and 1, e.g. 0.95", section.level));
+    }
+    if section.period == 1 {
+        problems.push("analytics.period = 1: a season needs at least 2 points (0 detects it per series)".to_string());
+    }
+    config.every_ms = section.every.as_millis() as i64;
+    config.window_ms = section.window.as_millis() as i64;
+    config.refit_every_ms = section.refit_every.as_millis() as i64;
+    config.max_points = section.max_points;
+    if section.threads > 0 {
+        config.threads = section.threads;
+    }
+    config.job.horizon_ms = section.horizon.as_millis() as i64;
+    config.job.options.period = (section.period >= 2).then_some(section.period);
+    config.job.options.lambda = section.lambda;
+    config.job.options.level = section.level;
+    config
 }
 
 /// `<host>-<8 hex of the data dir's absolute path>`: stable across restarts of the same

@@ -20,6 +20,50 @@ pub(crate) struct FileConfig {
     pub(crate) aggregates: AggregatesSection,
     pub(crate) grpc: GrpcSection,
     pub(crate) prometheus: PrometheusSection,
+    pub(crate) analytics: AnalyticsSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct AnalyticsSection {
+    /// How often each series is analysed.
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) every: Duration,
+    /// The rolling window analysed.
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) window: Duration,
+    /// How often forecast models are refitted (refiltered over the new points in between).
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) refit_every: Duration,
+    /// Forecast horizon, turned into points from each series' sample interval.
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) horizon: Duration,
+    /// Analysis threads; 0: one less than the cores (at least one).
+    pub(crate) threads: usize,
+    /// Most recent points analysed when a window holds more.
+    pub(crate) max_points: usize,
+    /// Seasonal period in points for the decomposition and forecasts; 0: detected per series.
+    pub(crate) period: usize,
+    /// Hodrick-Prescott lambda.
+    pub(crate) lambda: f64,
+    /// Prediction interval coverage.
+    pub(crate) level: f64,
+}
+
+impl Default for AnalyticsSection {
+    fn default() -> Self {
+        AnalyticsSection {
+            every: Duration::from_secs(60),
+            window: Duration::from_secs(12 * 3600),
+            refit_every: Duration::from_secs(600),
+            horizon: Duration::from_secs(600),
+            threads: 0,
+            max_points: 8_640,
+            period: 0,
+            lambda: 1600.0,
+            level: 0.95,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

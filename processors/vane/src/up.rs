@@ -6,14 +6,16 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use vane_aggregates::AggregatesProcessor;
+use vane_analyzer::AnalyzerProcessor;
 use vane_http::{Health, HttpState};
 use vane_ingest::{IngestProcessor, Normaliser};
 use vane_store::Store;
 use vane_stream::embedded::{EmbeddedConfig, EmbeddedLog};
 use vane_stream::kafka::KafkaLog;
 use vane_stream::metrics::Metrics;
-use vane_stream::runner::{self, Clock, RunnerConfig, SystemClock};
+use vane_stream::runner::{self, Clock, Processor, RunnerConfig, SystemClock};
 use vane_stream::{Log, topics};
 
 use crate::cli::Role;
@@ -112,7 +114,7 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
     let health = Health::default();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (stop, stopping) = watch::channel(false);
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = JoinSet::new();
 
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
@@ -140,16 +142,17 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         }
     });
 
+    let shared = Shared {
+        log: log.clone(),
+        metrics: metrics.clone(),
+        health: health.clone(),
+        clock: Arc::clone(&clock),
+        stopping: stopping.clone(),
+    };
     if roles.includes(Role::Ingest) {
         let processor = IngestProcessor::new(Normaliser::new(config.ingest.clone())?);
         let runner_config = RunnerConfig::new("ingest", "vane-ingest", &[topics::METRICS_INGEST]);
-        let (log, metrics, health, clock, stopping) = (log.clone(), metrics.clone(), health.clone(), Arc::clone(&clock), stopping.clone());
-        tasks.spawn(async move {
-            if let Err(error) = runner::run(log, runner_config, processor, clock.as_ref(), &metrics, stopping).await {
-                tracing::error!(%error, role = "ingest", "role stopped");
-                health.fail("ingest", &error.to_string());
-            }
-        });
+        spawn_processor(&mut tasks, &shared, runner_config, processor);
     }
 
     match (&config.puller, roles) {
@@ -182,13 +185,16 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         runner_config.punctuate_every = Some(std::time::Duration::from_secs(60));
         // Large batches let one event per series carry many samples (see docs/benchmarks.md).
         runner_config.batch_size = 100_000;
-        let (log, metrics, health, clock, stopping) = (log.clone(), metrics.clone(), health.clone(), Arc::clone(&clock), stopping.clone());
-        tasks.spawn(async move {
-            if let Err(error) = runner::run(log, runner_config, processor, clock.as_ref(), &metrics, stopping).await {
-                tracing::error!(%error, role = "aggregates", "role stopped");
-                health.fail("aggregates", &error.to_string());
-            }
-        });
+        spawn_processor(&mut tasks, &shared, runner_config, processor);
+    }
+
+    if roles.includes(Role::Analytics) {
+        let processor = AnalyzerProcessor::new(config.analytics.clone()).context("cannot start the analysis threads")?;
+        let mut runner_config = RunnerConfig::new("analytics", "vane-analytics", &[topics::METRICS_SAMPLES]);
+        // Finished analyses are collected and due ones queued on every punctuation.
+        runner_config.punctuate_every = Some(std::time::Duration::from_millis(500));
+        runner_config.batch_size = 100_000;
+        spawn_processor(&mut tasks, &shared, runner_config, processor);
     }
 
     let needs_store = roles.includes(Role::Projector) || roles.includes(Role::Api);
@@ -269,6 +275,34 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
     while tasks.join_next().await.is_some() {}
     log.close();
     Ok(())
+}
+
+/// What every stream-processor role shares.
+struct Shared {
+    log: Log,
+    metrics: Metrics,
+    health: Health,
+    clock: Arc<dyn Clock>,
+    stopping: watch::Receiver<bool>,
+}
+
+/// Runs `processor` under the consume → process → produce → commit loop; a failure marks the
+/// role unhealthy.
+fn spawn_processor<P: Processor + 'static>(tasks: &mut JoinSet<()>, shared: &Shared, config: RunnerConfig, processor: P) {
+    let (log, metrics, health, clock, stopping) = (
+        shared.log.clone(),
+        shared.metrics.clone(),
+        shared.health.clone(),
+        Arc::clone(&shared.clock),
+        shared.stopping.clone(),
+    );
+    tasks.spawn(async move {
+        let role = config.role;
+        if let Err(error) = runner::run(log, config, processor, clock.as_ref(), &metrics, stopping).await {
+            tracing::error!(%error, role, "role stopped");
+            health.fail(role, &error.to_string());
+        }
+    });
 }
 
 async fn wait_for_signal() {
