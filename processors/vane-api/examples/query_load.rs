@@ -65,8 +65,7 @@ async fn main() {
             metric: metric.clone(),
             matchers,
             window: "1h".into(),
-            page_size: 0,
-            page_token: String::new(),
+            ..Default::default()
         };
         let (latencies, errors) = (Arc::clone(&latencies), Arc::clone(&errors));
         tasks.push(tokio::spawn(async move {

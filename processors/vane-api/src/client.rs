@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use tonic::Request;
 use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Streaming};
 
 use crate::ApiError;
 use crate::pb;
@@ -17,6 +17,10 @@ const CLIENT_PAGE: u32 = 1_000;
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The largest message the client accepts: a page of 1,000 forecasts or one series' decomposition
+/// over a long window can pass tonic's default of 4 MiB.
+const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
 /// The default address of the API, as `vane up` binds it.
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
@@ -56,7 +60,7 @@ impl Client {
                 source,
             })?;
         Ok(Client {
-            inner: MetricsQueryClient::new(channel),
+            inner: MetricsQueryClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES),
         })
     }
 
@@ -65,18 +69,11 @@ impl Client {
         request.page_size = CLIENT_PAGE;
         let mut rows = Vec::new();
         loop {
-            let mut call = Request::new(request.clone());
-            call.set_timeout(CALL_TIMEOUT);
-            let mut stream = self.inner.list_series(call).await?.into_inner();
-            let mut next = String::new();
-            while let Some(row) = stream.message().await? {
-                next.clone_from(&row.next_page_token);
-                rows.push(row);
+            let stream = self.inner.list_series(call(&request)).await?.into_inner();
+            match drain(stream, &mut rows, |row| &row.next_page_token).await? {
+                Some(next) => request.page_token = next,
+                None => return Ok(rows),
             }
-            if next.is_empty() {
-                return Ok(rows);
-            }
-            request.page_token = next;
         }
     }
 
@@ -85,18 +82,78 @@ impl Client {
         request.page_size = CLIENT_PAGE;
         let mut rows = Vec::new();
         loop {
-            let mut call = Request::new(request.clone());
-            call.set_timeout(CALL_TIMEOUT);
-            let mut stream = self.inner.list_aggregates(call).await?.into_inner();
-            let mut next = String::new();
-            while let Some(row) = stream.message().await? {
-                next.clone_from(&row.next_page_token);
-                rows.push(row);
+            let stream = self.inner.list_aggregates(call(&request)).await?.into_inner();
+            match drain(stream, &mut rows, |row| &row.next_page_token).await? {
+                Some(next) => request.page_token = next,
+                None => return Ok(rows),
             }
-            if next.is_empty() {
+        }
+    }
+
+    /// Every stationarity row that the request selects, however many pages that takes.
+    pub async fn all_stationarity(&mut self, mut request: pb::AnalyticsRequest) -> Result<Vec<pb::Stationarity>, ApiError> {
+        request.page_size = CLIENT_PAGE;
+        let mut rows = Vec::new();
+        loop {
+            let reply = self.inner.get_stationarity(call(&request)).await?.into_inner();
+            rows.extend(reply.rows);
+            if reply.next_page_token.is_empty() {
                 return Ok(rows);
             }
-            request.page_token = next;
+            request.page_token = reply.next_page_token;
+        }
+    }
+
+    /// Every series' decomposition that the request selects, however many pages that takes.
+    pub async fn all_decomposition(&mut self, mut request: pb::AnalyticsRequest) -> Result<Vec<pb::Decomposition>, ApiError> {
+        request.page_size = CLIENT_PAGE;
+        let mut rows = Vec::new();
+        loop {
+            let stream = self.inner.list_decomposition(call(&request)).await?.into_inner();
+            match drain(stream, &mut rows, |row| &row.next_page_token).await? {
+                Some(next) => request.page_token = next,
+                None => return Ok(rows),
+            }
+        }
+    }
+
+    /// Every series' trend and cycle that the request selects, however many pages that takes.
+    pub async fn all_trend_cycle(&mut self, mut request: pb::AnalyticsRequest) -> Result<Vec<pb::TrendCycle>, ApiError> {
+        request.page_size = CLIENT_PAGE;
+        let mut rows = Vec::new();
+        loop {
+            let stream = self.inner.list_trend_cycle(call(&request)).await?.into_inner();
+            match drain(stream, &mut rows, |row| &row.next_page_token).await? {
+                Some(next) => request.page_token = next,
+                None => return Ok(rows),
+            }
+        }
+    }
+
+    /// Every autocorrelation row that the request selects, however many pages that takes.
+    pub async fn all_autocorrelation(&mut self, mut request: pb::AnalyticsRequest) -> Result<Vec<pb::Autocorrelation>, ApiError> {
+        request.page_size = CLIENT_PAGE;
+        let mut rows = Vec::new();
+        loop {
+            let stream = self.inner.list_autocorrelation(call(&request)).await?.into_inner();
+            match drain(stream, &mut rows, |row| &row.next_page_token).await? {
+                Some(next) => request.page_token = next,
+                None => return Ok(rows),
+            }
+        }
+    }
+
+    /// Every forecast that the request selects, however many pages that takes.
+    pub async fn all_forecasts(&mut self, mut request: pb::AnalyticsRequest) -> Result<Vec<pb::Forecast>, ApiError> {
+        request.page_size = CLIENT_PAGE;
+        let mut rows = Vec::new();
+        loop {
+            let reply = self.inner.get_forecast(call(&request)).await?.into_inner();
+            rows.extend(reply.rows);
+            if reply.next_page_token.is_empty() {
+                return Ok(rows);
+            }
+            request.page_token = reply.next_page_token;
         }
     }
 
@@ -104,6 +161,23 @@ impl Client {
     pub fn raw(&mut self) -> &mut MetricsQueryClient<Channel> {
         &mut self.inner
     }
+}
+
+/// One page's call, with its own deadline.
+fn call<T: Clone>(request: &T) -> Request<T> {
+    let mut call = Request::new(request.clone());
+    call.set_timeout(CALL_TIMEOUT);
+    call
+}
+
+/// Appends a page's messages to `rows`; the token of the next page, if the listing goes on.
+async fn drain<M>(mut stream: Streaming<M>, rows: &mut Vec<M>, token: impl Fn(&M) -> &String) -> Result<Option<String>, ApiError> {
+    let mut next = String::new();
+    while let Some(row) = stream.message().await? {
+        next.clone_from(token(&row));
+        rows.push(row);
+    }
+    Ok((!next.is_empty()).then_some(next))
 }
 
 #[cfg(test)]

@@ -1,22 +1,24 @@
 //! vane's gRPC API and the client behind `vane query`.
 //!
 //! The server side ([`serve`], [`router`]) answers `vane.v1.MetricsQuery` (proto/vane/v1) from the
-//! read-model store: it pages through the store, applies the label matchers in Rust and streams
-//! rows through a bounded channel, so that a slow client slows the reader down instead of filling
-//! memory. It also serves the standard health and reflection services. The client side
-//! ([`QueryArgs`], [`run_query`]) is the part of `vane query series|aggregates` that talks to the
-//! server and renders what to print. I/O: a TCP listener (server) or a TCP connection (client), and
+//! read-model store: the series catalog, windowed aggregates and the analytics of each series. It
+//! pages through the store, applies the label matchers in Rust and streams rows through a bounded
+//! channel, so that a slow client slows the reader down instead of filling memory. It also serves
+//! the standard health and reflection services. The client side ([`QueryArgs`], [`run_query`]) is
+//! the part of `vane query` that talks to the server and renders what to print. I/O: a TCP listener (server) or a TCP connection (client), and
 //! the store through [`vane_store::Store`].
 
+mod analytics;
 pub mod cli;
 pub mod client;
 pub mod error;
+mod listing;
 pub mod matcher;
 mod render;
 pub mod server;
 mod service;
 
-pub use cli::{QueryArgs, QueryKind, run_query};
+pub use cli::{QueryArgs, QueryKind, run_query, run_query_at};
 pub use client::{Client, DEFAULT_GRPC_ADDR};
 pub use error::ApiError;
 pub use matcher::Matcher;

@@ -44,8 +44,7 @@ fn load_aggregates(window: &str, matchers: Vec<LabelMatcher>) -> ListAggregatesR
         metric: "node_load1".into(),
         matchers,
         window: window.into(),
-        page_size: 0,
-        page_token: String::new(),
+        ..Default::default()
     }
 }
 
@@ -243,6 +242,14 @@ async fn bad_requests_are_invalid_arguments_with_a_clear_message() {
                 ..load_aggregates("1h", vec![])
             },
             "page_size",
+        ),
+        (
+            ListAggregatesRequest {
+                from_ms: 2_010,
+                to_ms: 2_000,
+                ..load_aggregates("1h", vec![])
+            },
+            "after to_ms",
         ),
         (
             ListAggregatesRequest {

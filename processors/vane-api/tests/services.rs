@@ -22,6 +22,9 @@ fn args(server_url: String, what: QueryKind) -> QueryArgs {
         metric: None,
         labels: Vec::new(),
         window: None,
+        since: None,
+        from: None,
+        to: None,
         grpc_addr: server_url,
         json: true,
     }

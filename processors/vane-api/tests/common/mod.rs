@@ -1,5 +1,9 @@
 //! The fixture: an embedded store in a temporary directory with known rows, and the real server on
 //! 127.0.0.1:0 over it.
+//!
+//! Analyses: every `node_load1` series was analysed at each of [`ANALYSIS_TIMES`]; the latest
+//! carries [`POINTS`] points. Which parts are absent depends on the series' number (see
+//! [`Absent`]), the same in every analysis.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, dead_code)]
 
@@ -11,7 +15,9 @@ use tokio::task::JoinHandle;
 use vane_api::ApiError;
 use vane_api::pb::metrics_query_client::MetricsQueryClient;
 use vane_core::Labels;
-use vane_store::{AggregateRow, SeriesRow, Store};
+use vane_store::{
+    AggregateRow, AnalysisDetail, AnalysisPoint, AnalysisRow, Autocorrelation, Forecast, ForecastStep, SeriesRow, Stationarity, Store,
+};
 
 /// Series of `node_load1`; even ones have `job="node"`, odd ones `job="other"`; every third one
 /// has an `env` label.
@@ -22,6 +28,130 @@ pub const UP_SERIES: usize = 3;
 pub const MANY_SERIES: usize = 2_500;
 /// Aggregate windows written for every `node_load1` series.
 pub const WINDOWS: [&str; 2] = ["1h", "3h"];
+
+/// When each `node_load1` series was analysed (Unix ms); the last is the latest.
+pub const ANALYSIS_TIMES: [i64; 3] = [10_000, 20_000, 30_000];
+/// Points of the latest analysis, at 1 s, 2 s, ... 12 s.
+pub const POINTS: i64 = 12;
+/// Forecast steps, after the last point.
+pub const FORECAST_STEPS: i64 = 3;
+
+/// Which parts of series `i`'s analyses are absent, and the reason recorded (None: no reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Absent {
+    Nothing,
+    /// i % 5 == 1: no ADF test ("too few points for adf").
+    Stationarity,
+    /// i % 5 == 2: no decomposition ("no seasonal period") and no forecast ("did not converge").
+    DecompositionAndForecast,
+    /// i % 5 == 3: no HP filter (no reason recorded) and no pacf ("singular matrix").
+    TrendCycleAndPacf,
+    /// i % 5 == 4: no autocorrelations ("constant series").
+    Autocorrelation,
+}
+
+pub fn absent(i: usize) -> Absent {
+    match i % 5 {
+        1 => Absent::Stationarity,
+        2 => Absent::DecompositionAndForecast,
+        3 => Absent::TrendCycleAndPacf,
+        4 => Absent::Autocorrelation,
+        _ => Absent::Nothing,
+    }
+}
+
+/// The ADF statistic of series `i` analysed at `at`: tells rows apart.
+pub fn statistic(i: usize, at: i64) -> f64 {
+    -(i as f64) - at as f64 / 100_000.0
+}
+
+pub fn analysis(i: usize, at: i64, with_points: bool) -> AnalysisRow {
+    let absent = absent(i);
+    let mut detail = AnalysisDetail::default();
+    if absent == Absent::Stationarity {
+        detail.missing.insert("adf".into(), "too few points for adf".into());
+    } else {
+        detail.stationarity = Some(Stationarity {
+            statistic: statistic(i, at),
+            pvalue: 0.01,
+            used_lag: 2,
+            nobs: 9,
+            critical_1pct: -4.3,
+            critical_5pct: -3.2,
+            critical_10pct: -2.7,
+            stationary: i.is_multiple_of(2),
+            regression: "c".into(),
+            autolag: "aic".into(),
+        });
+    }
+    if absent == Absent::DecompositionAndForecast {
+        detail.missing.insert("decomposition".into(), "no seasonal period".into());
+        detail.missing.insert("forecast".into(), "did not converge".into());
+    } else {
+        detail.period = Some(4);
+        detail.decomposition_model = Some("additive".into());
+        detail.forecast = Some(Forecast {
+            model: "arima(1,0,0)".into(),
+            level: 0.95,
+            fitted_at_ms: at - 5_000,
+            steps: (1..=FORECAST_STEPS)
+                .map(|k| ForecastStep {
+                    time_ms: (POINTS + k) * 1_000,
+                    mean: i as f64,
+                    lower: i as f64 - 1.0,
+                    upper: i as f64 + 1.0,
+                })
+                .collect(),
+        });
+    }
+    if absent == Absent::TrendCycleAndPacf {
+        detail.missing.insert("pacf".into(), "singular matrix".into());
+    } else {
+        detail.hp_lambda = Some(1600.0);
+    }
+    if absent == Absent::Autocorrelation {
+        detail.missing.insert("acf".into(), "constant series".into());
+    } else {
+        detail.autocorrelation = Some(Autocorrelation {
+            acf: vec![1.0, 0.5, 0.25],
+            confint_lower: vec![1.0, 0.1, -0.2],
+            confint_upper: vec![1.0, 0.9, 0.7],
+            pacf: if absent == Absent::TrendCycleAndPacf {
+                vec![]
+            } else {
+                vec![1.0, 0.5, 0.0]
+            },
+        });
+    }
+    let hp = detail.hp_lambda.is_some();
+    let decomposed = detail.period.is_some();
+    let points = (1..=POINTS)
+        .map(|k| {
+            let inner = (3..=POINTS - 2).contains(&k);
+            AnalysisPoint {
+                time_ms: k * 1_000,
+                value: k as f64 + i as f64,
+                hp_trend: hp.then_some(k as f64 + i as f64 - 0.5),
+                hp_cycle: hp.then_some(0.5),
+                trend: (decomposed && inner).then_some(k as f64),
+                seasonal: decomposed.then_some(0.25),
+                resid: (decomposed && inner).then_some(i as f64 - 0.25),
+            }
+        })
+        .collect();
+    AnalysisRow {
+        series_id: format!("{i:016x}"),
+        metric: "node_load1".into(),
+        labels: load_labels(i),
+        analyzed_at_ms: at,
+        window_start_ms: 1_000,
+        window_end_ms: POINTS * 1_000,
+        points_count: u64::try_from(POINTS).unwrap(),
+        compute_ms: 1.5,
+        detail,
+        points: if with_points { points } else { Vec::new() },
+    }
+}
 
 pub struct Server {
     pub addr: SocketAddr,
@@ -92,7 +222,7 @@ fn aggregate(id: usize, labels: Labels, window: &str) -> AggregateRow {
         count,
         first_ms: 1_000,
         last_ms: 2_000,
-        as_of_ms: 2_000,
+        as_of_ms: 2_000 + i64::try_from(id).unwrap(),
     }
 }
 
@@ -117,6 +247,13 @@ pub async fn start() -> Server {
     }
     store.upsert_series(&catalog).await.unwrap();
     store.upsert_aggregates(&aggregates).await.unwrap();
+    let mut analyses = Vec::new();
+    for i in 0..LOAD_SERIES {
+        for at in ANALYSIS_TIMES {
+            analyses.push(analysis(i, at, true));
+        }
+    }
+    store.upsert_analyses(&analyses).await.unwrap();
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

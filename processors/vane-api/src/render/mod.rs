@@ -1,5 +1,10 @@
 //! What `vane query` prints: the JSON contract (one array, one object per row, times in Unix
-//! milliseconds) and aligned tables for people (times in RFC 3339). Pure: no I/O.
+//! milliseconds) and aligned tables for people (times in RFC 3339). This file renders the series
+//! catalog and the aggregates and holds the table helpers; [`analytics`] renders the analytics.
+//! Pure: no I/O.
+
+pub(crate) mod analytics;
+mod analytics_json;
 
 use std::collections::BTreeMap;
 
@@ -121,7 +126,7 @@ pub(crate) fn aggregates_table(rows: &[pb::Aggregate]) -> String {
 }
 
 /// Up to 6 significant digits, without trailing zeros; plain integers stay plain.
-fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         return format!("{value:.0}");
     }
@@ -139,36 +144,36 @@ fn number(value: f64) -> String {
 }
 
 /// `{job="node", mode="idle"}` (values escaped as Rust strings), `{}` for none.
-fn labels_text(labels: &BTreeMap<String, String>) -> String {
+pub(crate) fn labels_text(labels: &BTreeMap<String, String>) -> String {
     let pairs: Vec<String> = labels.iter().map(|(name, value)| format!("{name}={value:?}")).collect();
     format!("{{{}}}", pairs.join(", "))
 }
 
 #[derive(Clone, Copy)]
-enum Align {
+pub(crate) enum Align {
     Left,
     Right,
 }
 
 /// Columns padded to their widest cell, two spaces apart.
-struct Table {
+pub(crate) struct Table {
     headers: Vec<(&'static str, Align)>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn new(headers: &[(&'static str, Align)]) -> Table {
+    pub(crate) fn new(headers: &[(&'static str, Align)]) -> Table {
         Table {
             headers: headers.to_vec(),
             rows: Vec::new(),
         }
     }
 
-    fn push(&mut self, row: Vec<String>) {
+    pub(crate) fn push(&mut self, row: Vec<String>) {
         self.rows.push(row);
     }
 
-    fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut widths: Vec<usize> = self.headers.iter().map(|(name, _)| name.chars().count()).collect();
         for row in &self.rows {
             for (width, cell) in widths.iter_mut().zip(row) {
