@@ -36,6 +36,8 @@ pub struct Job {
     pub cached: Option<CachedModel>,
     /// Estimate the forecast model's parameters again even when a cached model could be kept.
     pub refit: bool,
+    /// Ship the per-point parts (window, HP trend/cycle, decomposition) in the event.
+    pub include_points: bool,
 }
 
 /// How every series is analysed.
@@ -46,6 +48,8 @@ pub struct JobSettings {
     pub horizon_ms: i64,
     /// Most forecast points, whatever the interval.
     pub max_horizon: usize,
+    /// Simulated paths behind a nonlinear model's intervals.
+    pub interval_paths: usize,
 }
 
 /// What one analysis produced.
@@ -95,8 +99,13 @@ pub fn run(job: Job, settings: &JobSettings, stopwatch: &mut dyn FnMut() -> f64)
     let horizon = usize::try_from(settings.horizon_ms / step_ms)
         .unwrap_or(1)
         .clamp(1, settings.max_horizon.max(1));
+    let reusing = job.cached.as_ref().filter(|c| !job.refit && c.horizon == horizon);
     let options = AnalyzeOptions {
         horizon,
+        // Between refits the period found at the last fit stands (detection costs more than
+        // the decomposition, and a flickering period would move the decomposition around).
+        period: settings.options.period.or(reusing.and_then(|c| c.period)),
+        all_forecasts: false,
         ..settings.options.clone()
     };
     let seconds: Vec<i64> = job.timestamps_ms.iter().map(|t| t.div_euclid(1000)).collect();
@@ -125,7 +134,12 @@ pub fn run(job: Job, settings: &JobSettings, stopwatch: &mut dyn FnMut() -> f64)
             }
         }
         refitted = true;
-        let candidates = fit_candidates(y, fopts)?;
+        let mut candidates = fit_candidates(y, fopts)?;
+        candidates.models = candidates
+            .models
+            .into_iter()
+            .map(|m| m.with_interval_paths(settings.interval_paths))
+            .collect();
         kept = candidates.models.get(candidates.served).map(|m| (m.clone(), fopts.period));
         Ok(candidates)
     };
@@ -169,6 +183,9 @@ fn failed(job: Job, reason: &str, compute_ms: f64) -> Done {
             labels: job.labels,
             analyzed_at_ms: job.analyzed_at_ms,
             compute_ms,
+            window_start_ms: job.timestamps_ms.first().copied().unwrap_or(job.analyzed_at_ms),
+            window_end_ms: job.timestamps_ms.last().copied().unwrap_or(job.analyzed_at_ms),
+            points: job.timestamps_ms.len() as u64,
             timestamps_ms: job.timestamps_ms,
             values: job.values,
             aggregates: Vec::new(),
@@ -217,10 +234,14 @@ fn event_of(job: Job, r: &Report, options: &AnalyzeOptions, step_ms: i64, fitted
         regression: regression_name(options.regression).to_string(),
         autolag: autolag_name(options.autolag).to_string(),
     });
+    // Without the per-point parts, HP and the decomposition say only that they were computed
+    // (and with which lambda, model and period).
+    let keep = job.include_points;
+    let per_point = |values: &[f64]| if keep { values.to_vec() } else { Vec::new() };
     let hp = r.hp.as_ref().map(|h| HodrickPrescott {
         lambda: h.lambda,
-        trend: h.trend.clone(),
-        cycle: h.cycle.clone(),
+        trend: per_point(&h.trend),
+        cycle: per_point(&h.cycle),
     });
     let acf = match (&r.acf, &r.acf_confint) {
         (Some(acf), Some(confint)) => Some(Autocorrelation {
@@ -233,9 +254,9 @@ fn event_of(job: Job, r: &Report, options: &AnalyzeOptions, step_ms: i64, fitted
     let decomposition = r.decomposition.as_ref().map(|d| Decomposition {
         model: format!("{:?}", d.model).to_ascii_lowercase(),
         period: d.period as u64,
-        trend: or_nan(&d.trend),
-        seasonal: or_nan(&d.seasonal),
-        resid: or_nan(&d.resid),
+        trend: per_point(&or_nan(&d.trend)),
+        seasonal: per_point(&or_nan(&d.seasonal)),
+        resid: per_point(&or_nan(&d.resid)),
     });
     let forecast = r.forecast.as_ref().map(|f| Forecast {
         model: f.model.clone(),
@@ -255,6 +276,13 @@ fn event_of(job: Job, r: &Report, options: &AnalyzeOptions, step_ms: i64, fitted
         .cloned()
         .collect();
     let last_ms = job.timestamps_ms.last().copied().unwrap_or(job.analyzed_at_ms);
+    let first_ms = job.timestamps_ms.first().copied().unwrap_or(job.analyzed_at_ms);
+    let points = job.timestamps_ms.len() as u64;
+    let (timestamps_ms, values) = if keep {
+        (job.timestamps_ms, job.values)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     SeriesAnalysisEvent {
         envelope: Envelope::new(last_ms, job.analyzed_at_ms, "analytics"),
         series_id: job.series_id,
@@ -262,8 +290,11 @@ fn event_of(job: Job, r: &Report, options: &AnalyzeOptions, step_ms: i64, fitted
         labels: job.labels,
         analyzed_at_ms: job.analyzed_at_ms,
         compute_ms,
-        timestamps_ms: job.timestamps_ms,
-        values: job.values,
+        window_start_ms: first_ms,
+        window_end_ms: last_ms,
+        points,
+        timestamps_ms,
+        values,
         aggregates,
         adf,
         hp,
@@ -301,6 +332,7 @@ mod tests {
             values,
             cached,
             refit,
+            include_points: true,
         }
     }
 
@@ -312,6 +344,7 @@ mod tests {
             },
             horizon_ms: 600_000,
             max_horizon: 100,
+            interval_paths: 1000,
         }
     }
 
@@ -342,9 +375,16 @@ mod tests {
         assert_eq!(f2.fitted_at_ms, first.event.analyzed_at_ms);
         // Asked to refit, it fits again.
         next.refit = true;
-        let third = run(next, &settings(), &mut || 0.0);
+        let third = run(next.clone(), &settings(), &mut || 0.0);
         assert!(third.refitted);
         assert_eq!(third.event.forecast.unwrap().fitted_at_ms, third.event.analyzed_at_ms);
+        // Without the per-point parts: the window is described, not shipped.
+        next.include_points = false;
+        let light = run(next, &settings(), &mut || 0.0).event;
+        assert!(light.timestamps_ms.is_empty() && light.values.is_empty());
+        assert_eq!(light.points, 600);
+        assert!(light.hp.as_ref().is_some_and(|h| h.trend.is_empty() && h.lambda == 1600.0));
+        assert!(light.decomposition.as_ref().is_some_and(|d| d.trend.is_empty() && d.period == 40));
     }
 
     #[test]

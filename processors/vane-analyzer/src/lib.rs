@@ -31,8 +31,12 @@ pub struct AnalyzerConfig {
     pub every_ms: i64,
     /// The rolling window analysed, back from the series' newest sample.
     pub window_ms: i64,
-    /// How often the forecast model's parameters are estimated again.
+    /// How often the forecast model's parameters are estimated again (on average: each refit
+    /// interval is jittered by ±25 % per series so that refits do not come in waves).
     pub refit_every_ms: i64,
+    /// How often an analysis ships the per-point parts (window, HP, decomposition): they are
+    /// ~150 KB for 2,880 points, the rest of an analysis ~2 KB.
+    pub points_every_ms: i64,
     /// Analysis threads.
     pub threads: usize,
     /// Most recent points analysed when a window holds more.
@@ -47,6 +51,7 @@ impl Default for AnalyzerConfig {
             every_ms: 60_000,
             window_ms: 12 * 3_600_000,
             refit_every_ms: 600_000,
+            points_every_ms: 600_000,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
             max_points: 8_640,
             job: JobSettings {
@@ -56,6 +61,7 @@ impl Default for AnalyzerConfig {
                 },
                 horizon_ms: 600_000,
                 max_horizon: 120,
+                interval_paths: 1000,
             },
         }
     }
@@ -85,6 +91,8 @@ struct SeriesState {
     in_flight: bool,
     due_ms: i64,
     cached: Option<CachedModel>,
+    /// When the per-point parts were last shipped.
+    points_shipped_ms: Option<i64>,
 }
 
 /// Counts since start, for logs and benchmarks.
@@ -166,13 +174,17 @@ impl AnalyzerProcessor {
     /// Queues the analyses that are due.
     fn schedule(&mut self, now_ms: i64) {
         let refit_every = self.config.refit_every_ms;
+        let points_every = self.config.points_every_ms;
         let every = self.config.every_ms.max(1);
         for (series_id, state) in &mut self.series {
             if !state.dirty || state.in_flight || state.due_ms > now_ms || state.points.is_empty() {
                 continue;
             }
             let cached = state.cached.take();
-            let refit = cached.as_ref().is_none_or(|c| now_ms - c.fitted_at_ms >= refit_every);
+            let refit = cached
+                .as_ref()
+                .is_none_or(|c| now_ms - c.fitted_at_ms >= jittered(refit_every, *series_id, c.fitted_at_ms));
+            let include_points = state.points_shipped_ms.is_none_or(|at| now_ms - at >= points_every);
             let job = Job {
                 series_id: *series_id,
                 name: state.name.clone(),
@@ -182,6 +194,7 @@ impl AnalyzerProcessor {
                 values: state.points.iter().map(|p| p.value).collect(),
                 cached,
                 refit,
+                include_points,
             };
             if !self.pool.submit(job) {
                 tracing::error!("analysis threads are gone; analyses stop");
@@ -189,10 +202,20 @@ impl AnalyzerProcessor {
             }
             state.dirty = false;
             state.in_flight = true;
+            if include_points {
+                state.points_shipped_ms = Some(now_ms);
+            }
             state.due_ms = now_ms + every;
             self.stats.in_flight += 1;
         }
     }
+}
+
+/// `every_ms` scaled by a factor in [0.75, 1.25) that depends on the series and the last fit.
+fn jittered(every_ms: i64, series_id: SeriesId, fitted_at_ms: i64) -> i64 {
+    let mixed = (series_id.0 ^ fitted_at_ms as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let fraction = (mixed >> 11) as f64 / (1u64 << 53) as f64;
+    (every_ms as f64 * (0.75 + 0.5 * fraction)) as i64
 }
 
 /// Where in the schedule period a series falls: spreads the analyses over the period.
@@ -222,6 +245,7 @@ impl Processor for AnalyzerProcessor {
             in_flight: false,
             due_ms: now_ms + phase_ms(sample.series_id, every),
             cached: None,
+            points_shipped_ms: None,
         });
         state.touched_ms = now_ms;
         state.partition = record.partition;

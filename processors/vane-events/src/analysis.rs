@@ -18,6 +18,10 @@ pub struct SeriesAnalysisEvent {
     pub labels: Labels,
     pub analyzed_at_ms: i64,
     pub compute_ms: f64,
+    pub window_start_ms: i64,
+    pub window_end_ms: i64,
+    pub points: u64,
+    /// The window's points; empty when this analysis does not ship the per-point parts.
     pub timestamps_ms: Vec<i64>,
     pub values: Vec<f64>,
     pub aggregates: Vec<AnalysisWindow>,
@@ -109,6 +113,9 @@ impl Event for SeriesAnalysisEvent {
         binary::put_string_map(out, &self.labels);
         put_long(out, self.analyzed_at_ms);
         put_double(out, self.compute_ms);
+        put_long(out, self.window_start_ms);
+        put_long(out, self.window_end_ms);
+        put_long(out, self.points as i64);
         binary::put_long_array(out, &self.timestamps_ms);
         put_double_array(out, &self.values);
         if !self.aggregates.is_empty() {
@@ -172,6 +179,9 @@ impl Event for SeriesAnalysisEvent {
         let labels = reader.string_map()?;
         let analyzed_at_ms = reader.long()?;
         let compute_ms = reader.double()?;
+        let window_start_ms = reader.long()?;
+        let window_end_ms = reader.long()?;
+        let points = count(reader, "points")?;
         let timestamps_ms = reader.long_array()?;
         let values = reader.double_array()?;
         let aggregates = reader.array(|r| {
@@ -247,6 +257,9 @@ impl Event for SeriesAnalysisEvent {
             labels,
             analyzed_at_ms,
             compute_ms,
+            window_start_ms,
+            window_end_ms,
+            points,
             timestamps_ms,
             values,
             aggregates,
@@ -276,6 +289,9 @@ mod tests {
             labels: [("instance".to_string(), "a:9100".to_string())].into(),
             analyzed_at_ms: 60_000,
             compute_ms: 2.5,
+            window_start_ms: 1_000,
+            window_end_ms: 3_000,
+            points: 3,
             timestamps_ms: vec![1_000, 2_000, 3_000],
             values: vec![1.0, 2.0, 4.0],
             aggregates: vec![AnalysisWindow {

@@ -69,7 +69,7 @@ pub(crate) fn analysis_row(event: SeriesAnalysisEvent) -> Result<AnalysisRow, St
         confint_upper: a.confint_upper,
         pacf: event.pacf.clone().unwrap_or_default(),
     });
-    let last_ms = event.timestamps_ms.last().copied().unwrap_or(event.analyzed_at_ms);
+    let last_ms = event.window_end_ms;
     let forecast = event.forecast.map(|f| Forecast {
         steps: f
             .mean
@@ -93,9 +93,9 @@ pub(crate) fn analysis_row(event: SeriesAnalysisEvent) -> Result<AnalysisRow, St
         metric: event.name,
         labels: event.labels,
         analyzed_at_ms: event.analyzed_at_ms,
-        window_start_ms: event.timestamps_ms.first().copied().unwrap_or(event.analyzed_at_ms),
-        window_end_ms: last_ms,
-        points_count: n as u64,
+        window_start_ms: event.window_start_ms,
+        window_end_ms: event.window_end_ms,
+        points_count: event.points,
         compute_ms: event.compute_ms,
         detail: AnalysisDetail {
             stationarity,
@@ -129,6 +129,9 @@ mod tests {
             labels: Default::default(),
             analyzed_at_ms,
             compute_ms: 1.5,
+            window_start_ms: 1_000,
+            window_end_ms: 3_000,
+            points: 3,
             timestamps_ms: vec![1_000, 2_000, 3_000],
             values: vec![1.0, 2.0, 3.0],
             aggregates: vec![],

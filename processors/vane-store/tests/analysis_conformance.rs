@@ -197,6 +197,21 @@ conformance!(the_latest_analysis_is_the_newest_in_any_write_order, |store: Store
     assert_eq!(all(&store, &history("m", None, Some(i64::MAX)), 100).await, want);
 });
 
+conformance!(an_analysis_without_points_keeps_the_stored_points, |store: Store| async move {
+    let (t1, t2) = (1_700_000_000_000, 1_700_000_060_000);
+    store.upsert_analyses(&[analysis("m", 1, t1)]).await.unwrap();
+    store.upsert_analyses(&[without_points(&analysis("m", 1, t2))]).await.unwrap();
+    let got = all(&store, &latest("m", true), 10).await;
+    let expected = AnalysisRow {
+        points: analysis("m", 1, t1).points,
+        ..analysis("m", 1, t2)
+    };
+    assert_eq!(got, vec![expected]);
+    // A replayed older analysis with points changes nothing.
+    store.upsert_analyses(&[analysis("m", 1, t1)]).await.unwrap();
+    assert_eq!(all(&store, &latest("m", true), 10).await[0].analyzed_at_ms, t2);
+});
+
 conformance!(history_honours_its_inclusive_time_range, |store: Store| async move {
     let times: Vec<i64> = (1..=5).map(|k| k * 1_000_000).collect();
     let rows: Vec<AnalysisRow> = [1, 2]

@@ -27,12 +27,14 @@ const SERIES_PER_READ: i32 = 100;
 
 type HistoryValues = (String, String, i64, Labels, i64, i64, i64, f64, String, i64);
 type LatestValues = (String, String, i64, Labels, i64, i64, i64, f64, String, Vec<u8>, i64, i64);
+type LatestKeepPointsValues = (String, String, i64, Labels, i64, i64, i64, f64, String, i64, i64);
 type StoredAnalysis = (String, String, i64, Option<Labels>, i64, i64, i64, f64, String);
 type StoredLatest = (String, String, i64, Option<Labels>, i64, i64, i64, f64, String, Option<Vec<u8>>);
 
 pub(super) async fn upsert_analyses(store: &ScyllaStore, rows: &[AnalysisRow]) -> Result<(), StoreError> {
     let mut history: BTreeMap<&str, Vec<HistoryValues>> = BTreeMap::new();
     let mut latest: Vec<LatestValues> = Vec::with_capacity(rows.len());
+    let mut latest_keep_points: Vec<LatestKeepPointsValues> = Vec::new();
     for row in rows {
         row.validate()?;
         let detail =
@@ -51,6 +53,22 @@ pub(super) async fn upsert_analyses(store: &ScyllaStore, rows: &[AnalysisRow]) -
             detail.clone(),
             row.version(),
         ));
+        if row.points.is_empty() {
+            latest_keep_points.push((
+                row.metric.clone(),
+                row.series_id.clone(),
+                row.analyzed_at_ms,
+                row.labels.clone(),
+                row.window_start_ms,
+                row.window_end_ms,
+                points_count,
+                row.compute_ms,
+                detail,
+                row.version(),
+                row.version(),
+            ));
+            continue;
+        }
         latest.push((
             row.metric.clone(),
             row.series_id.clone(),
@@ -73,6 +91,14 @@ pub(super) async fn upsert_analyses(store: &ScyllaStore, rows: &[AnalysisRow]) -
         "upsert analysis history",
         &prepared.insert_analysis_history,
         groups,
+        HISTORY_BATCH_ROWS,
+    )
+    .await?;
+    write_batches_of(
+        store,
+        "upsert latest analyses",
+        &prepared.insert_analysis_latest_keep_points,
+        vec![latest_keep_points],
         HISTORY_BATCH_ROWS,
     )
     .await?;

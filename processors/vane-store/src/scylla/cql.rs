@@ -137,6 +137,11 @@ pub(crate) const INSERT_ANALYSIS_HISTORY: &str = "INSERT INTO {ks}.analysis_hist
 pub(crate) const INSERT_ANALYSIS_LATEST: &str = "INSERT INTO {ks}.analysis_latest \
     (metric, series_id, analyzed_at_ms, labels, window_start_ms, window_end_ms, points_count, compute_ms, \
     detail, points, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?";
+/// A latest analysis without points keeps the points already stored (the worker ships them on a
+/// slower cadence than the analyses): the insert leaves the `points` column alone.
+pub(crate) const INSERT_ANALYSIS_LATEST_KEEP_POINTS: &str = "INSERT INTO {ks}.analysis_latest \
+    (metric, series_id, analyzed_at_ms, labels, window_start_ms, window_end_ms, points_count, compute_ms, \
+    detail, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?";
 const ANALYSIS_COLUMNS: &str = "metric, series_id, analyzed_at_ms, labels, window_start_ms, window_end_ms, \
     points_count, compute_ms, detail";
 pub(crate) fn list_latest_analyses() -> String {
@@ -198,6 +203,7 @@ mod tests {
             DELETE_AGGREGATE.into(),
             INSERT_ANALYSIS_HISTORY.into(),
             INSERT_ANALYSIS_LATEST.into(),
+            INSERT_ANALYSIS_LATEST_KEEP_POINTS.into(),
             list_latest_analyses(),
             list_latest_analyses_with_points(),
             NEXT_ANALYSED_SERIES.into(),
@@ -221,6 +227,7 @@ mod tests {
         assert_eq!(INSERT_AGGREGATE.matches('?').count(), 13);
         assert_eq!(INSERT_ANALYSIS_HISTORY.matches('?').count(), 10);
         assert_eq!(INSERT_ANALYSIS_LATEST.matches('?').count(), 12);
+        assert_eq!(INSERT_ANALYSIS_LATEST_KEEP_POINTS.matches('?').count(), 11);
         // Both analysis tables have every column the listings read.
         for column in ANALYSIS_COLUMNS.split(", ").map(str::trim) {
             assert!(

@@ -100,6 +100,7 @@ struct Prepared {
     delete_aggregate: PreparedStatement,
     insert_analysis_history: PreparedStatement,
     insert_analysis_latest: PreparedStatement,
+    insert_analysis_latest_keep_points: PreparedStatement,
     list_latest_analyses: PreparedStatement,
     list_latest_analyses_with_points: PreparedStatement,
     next_analysed_series: PreparedStatement,
@@ -204,6 +205,9 @@ impl ScyllaStore {
             delete_aggregate: self.prepare("delete aggregate", cql::DELETE_AGGREGATE).await?,
             insert_analysis_history: self.prepare("insert analysis history", cql::INSERT_ANALYSIS_HISTORY).await?,
             insert_analysis_latest: self.prepare("insert latest analysis", cql::INSERT_ANALYSIS_LATEST).await?,
+            insert_analysis_latest_keep_points: self
+                .prepare("insert latest analysis without points", cql::INSERT_ANALYSIS_LATEST_KEEP_POINTS)
+                .await?,
             list_latest_analyses: self.prepare("list latest analyses", &cql::list_latest_analyses()).await?,
             list_latest_analyses_with_points: self
                 .prepare("list latest analyses with points", &cql::list_latest_analyses_with_points())

@@ -27,7 +27,8 @@ const UPSERT_LATEST: &str = "INSERT INTO analysis_latest (metric, series_id, ana
         analyzed_at_ms = excluded.analyzed_at_ms, labels = excluded.labels,
         window_start_ms = excluded.window_start_ms, window_end_ms = excluded.window_end_ms,
         points_count = excluded.points_count, compute_ms = excluded.compute_ms,
-        detail = excluded.detail, points = excluded.points, version = excluded.version
+        detail = excluded.detail, version = excluded.version,
+        points = CASE WHEN length(excluded.points) = 0 THEN analysis_latest.points ELSE excluded.points END
     WHERE excluded.version >= analysis_latest.version";
 
 /// The columns every listing reads, in the order [`analysis_from_row`] expects; the points come
