@@ -60,6 +60,8 @@ pub struct AnalyzeOptions {
     pub max_pq: usize,
     /// Compute the STL decomposition (the slowest part after the forecasts).
     pub stl: bool,
+    /// Report every fitted model's forecast, not only the served one's.
+    pub all_forecasts: bool,
 }
 
 impl Default for AnalyzeOptions {
@@ -78,6 +80,7 @@ impl Default for AnalyzeOptions {
             paths: DEFAULT_PATHS,
             max_pq: 2,
             stl: true,
+            all_forecasts: true,
         }
     }
 }
@@ -245,10 +248,14 @@ pub fn analyze_with(
     let mut violation = None;
     match forecaster(x, &fopts) {
         Ok(c) => {
-            for m in &c.models {
-                forecasts.push(m.output(options.level));
+            if options.all_forecasts {
+                for m in &c.models {
+                    forecasts.push(m.output(options.level));
+                }
+                forecast = forecasts.get(c.served).cloned();
+            } else {
+                forecast = c.models.get(c.served).map(|m| m.output(options.level));
             }
-            forecast = forecasts.get(c.served).cloned();
             match (options.range, c.models.get(c.served)) {
                 (Some(r), Some(m)) => {
                     violation = violation_probability(m, r.min, r.max, horizon, options.paths, options.seed)

@@ -63,7 +63,12 @@ pub struct ForecastModel {
     /// Analogue windows are changes from the last value (a non-stationary series), not levels.
     anchored: bool,
     source: Source,
+    /// Simulated paths behind the intervals of a nonlinear model.
+    interval_paths: usize,
 }
+
+/// Simulated paths behind a nonlinear model's intervals unless asked otherwise.
+pub const INTERVAL_PATHS: usize = 4000;
 
 /// The `forecast` object of the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -115,6 +120,7 @@ impl ForecastModel {
             history: Vec::new(),
             anchored: false,
             source,
+            interval_paths: INTERVAL_PATHS,
         }
     }
 
@@ -138,6 +144,7 @@ impl ForecastModel {
             history: Vec::new(),
             anchored: false,
             source: Source::Arima(Box::new(m.clone())),
+            interval_paths: INTERVAL_PATHS,
         }
     }
 
@@ -151,7 +158,17 @@ impl ForecastModel {
             Source::HoltWinters(m) => ForecastModel::from_holt_winters(m.refilter(y, skip)?, h),
             Source::Arima(m) => ForecastModel::from_arima(&m.refilter(y)?, h),
         };
-        Ok(model.with_support_of(y).anchored(self.anchored))
+        Ok(model
+            .with_support_of(y)
+            .anchored(self.anchored)
+            .with_interval_paths(self.interval_paths))
+    }
+
+    /// Uses `paths` simulated paths (at least 100) for a nonlinear model's intervals: fewer is
+    /// faster and noisier (a live analysis every minute trades some of the 4,000 for time).
+    pub fn with_interval_paths(mut self, paths: usize) -> Self {
+        self.interval_paths = paths.max(100);
+        self
     }
 
     /// Steps forecast.
@@ -177,7 +194,7 @@ impl ForecastModel {
                 (lo, hi)
             }
             Paths::Simulated { .. } => {
-                let paths = self.sample_paths(4000, DEFAULT_SEED);
+                let paths = self.sample_paths(self.interval_paths, DEFAULT_SEED);
                 let a = (1.0 - level) / 2.0;
                 let mut lo = Vec::with_capacity(self.horizon());
                 let mut hi = Vec::with_capacity(self.horizon());
