@@ -237,6 +237,7 @@ fn analytics_config(section: &AnalyticsSection, problems: &mut Vec<String>) -> A
         ("every", section.every),
         ("window", section.window),
         ("refit_every", section.refit_every),
+        ("points_every", section.points_every),
         ("horizon", section.horizon),
     ] {
         if value.is_zero() {
@@ -261,6 +262,7 @@ fn analytics_config(section: &AnalyticsSection, problems: &mut Vec<String>) -> A
     config.every_ms = section.every.as_millis() as i64;
     config.window_ms = section.window.as_millis() as i64;
     config.refit_every_ms = section.refit_every.as_millis() as i64;
+    config.points_every_ms = section.points_every.as_millis() as i64;
     config.max_points = section.max_points;
     if section.threads > 0 {
         config.threads = section.threads;

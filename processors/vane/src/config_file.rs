@@ -35,6 +35,10 @@ pub(crate) struct AnalyticsSection {
     /// How often forecast models are refitted (refiltered over the new points in between).
     #[serde(with = "vane_core::time::serde_duration")]
     pub(crate) refit_every: Duration,
+    /// How often an analysis also ships its per-point parts (window, HP trend/cycle,
+    /// decomposition) to the read models.
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) points_every: Duration,
     /// Forecast horizon, turned into points from each series' sample interval.
     #[serde(with = "vane_core::time::serde_duration")]
     pub(crate) horizon: Duration,
@@ -56,6 +60,7 @@ impl Default for AnalyticsSection {
             every: Duration::from_secs(60),
             window: Duration::from_secs(12 * 3600),
             refit_every: Duration::from_secs(600),
+            points_every: Duration::from_secs(600),
             horizon: Duration::from_secs(600),
             threads: 0,
             max_points: 8_640,

@@ -18,37 +18,6 @@ use vane_testkit::{Broker, VaneProcess, free_port};
 
 const METRIC: &str = "node_memory_MemFree_bytes";
 
-fn query(grpc: &str, args: &[&str]) -> Vec<Value> {
-    let output = Command::new(VANE)
-        .arg("query")
-        .args(args)
-        .args(["--grpc-addr", grpc, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "vane query failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice::<Value>(&output.stdout)
-        .expect("one JSON array")
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// Prometheus' instant value of `expr` at `time_ms`.
 fn promql(prometheus: &str, expr: &str, time_ms: i64) -> f64 {
     let path = format!("/api/v1/query?query={}&time={}.{:03}", encode(expr), time_ms / 1000, time_ms % 1000);

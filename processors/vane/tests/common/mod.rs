@@ -126,3 +126,36 @@ pub fn start_prometheus(binary: &std::path::Path, dir: &Path, port: u16, config_
     );
     guard
 }
+
+/// `vane query <args> --grpc-addr <grpc> --json`, parsed: one JSON value per row.
+pub fn query(grpc: &str, args: &[&str]) -> Vec<serde_json::Value> {
+    let output = std::process::Command::new(VANE)
+        .arg("query")
+        .args(args)
+        .args(["--grpc-addr", grpc, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "vane query failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice::<serde_json::Value>(&output.stdout)
+        .expect("one JSON array")
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Percent-encodes a URL query value.
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
