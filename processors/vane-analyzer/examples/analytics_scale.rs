@@ -147,14 +147,15 @@ fn main() {
             bytes as f64 / analysed.max(1) as f64 / 1024.0
         );
         if minute > 0 {
-            steady.push((analysed, wall));
+            steady.push((analysed, refits, wall));
         }
     }
-    let (count, wall): (u64, f64) = steady.iter().fold((0, 0.0), |(c, w), (a, t)| (c + a, w + t));
+    let (count, refits, wall) = steady.iter().fold((0, 0, 0.0), |(c, r, w), (a, f, t)| (c + a, r + f, w + t));
     if count > 0 {
         println!(
-            "steady state (minutes 1..{}): {:.0} series kept analysed per minute ({:.2} ms per analysis per thread)",
+            "after the cold start (minutes 1..{}): {count} analyses, {refits} refits ({:.1} %), {:.0} series kept analysed per minute ({:.2} ms per analysis per thread)",
             minutes - 1,
+            refits as f64 * 100.0 / count as f64,
             count as f64 * 60.0 / wall,
             wall * 1e3 * threads as f64 / count as f64
         );

@@ -65,7 +65,12 @@ pub struct Done {
 
 /// The median gap between consecutive timestamps, ignoring repeats.
 pub fn median_step_ms(timestamps_ms: &[i64]) -> Option<i64> {
-    let mut gaps: Vec<i64> = timestamps_ms.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0).collect();
+    let mut gaps: Vec<i64> = timestamps_ms
+        .iter()
+        .zip(timestamps_ms.iter().skip(1))
+        .map(|(a, b)| b - a)
+        .filter(|g| *g > 0)
+        .collect();
     if gaps.is_empty() {
         return None;
     }

@@ -416,7 +416,7 @@ mod tests {
     #[test]
     fn refilter_continues_the_fitted_states() {
         let y: Vec<f64> = (0..400)
-            .map(|t| 50.0 + 0.05 * t as f64 + 8.0 * ((t % 24) as f64 / 24.0 * 6.283).sin() + ((t * 7919) % 13) as f64 / 6.0)
+            .map(|t| 50.0 + 0.05 * t as f64 + 8.0 * ((t % 24) as f64 / 24.0 * std::f64::consts::TAU).sin() + ((t * 7919) % 13) as f64 / 6.0)
             .collect();
         let spec = HwSpec {
             trend: Component::Additive,
