@@ -40,7 +40,8 @@ impl TopicLayout {
             TopicSpec::new(METRICS_INGEST, self.partitions).retention(self.raw_retention),
             TopicSpec::new(METRICS_SAMPLES, self.partitions).retention(self.raw_retention),
             TopicSpec::new(METRICS_AGGREGATES, self.partitions).retention(self.derived_retention),
-            TopicSpec::new(METRICS_ANALYTICS, self.partitions).retention(self.derived_retention),
+            // Analyses are large and re-derivable from the samples for as long as those are kept.
+            TopicSpec::new(METRICS_ANALYTICS, self.partitions).retention(self.raw_retention),
             TopicSpec::new(DLQ, self.partitions).retention(self.derived_retention),
         ]
     }
