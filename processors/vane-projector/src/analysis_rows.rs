@@ -1,12 +1,33 @@
 //! From a `SeriesAnalysis` event to an analytics read-model row: the small parts as the row's
 //! detail, the per-point arrays zipped into points. Pure.
 
+use std::collections::BTreeMap;
+
 use vane_events::SeriesAnalysisEvent;
 use vane_store::{AnalysisDetail, AnalysisPoint, AnalysisRow, Autocorrelation, Forecast, ForecastStep, Stationarity};
 
 /// The component at `index` of an optional per-point array; NaN (undefined) is `None`.
 fn at(values: Option<&Vec<f64>>, index: usize) -> Option<f64> {
-    values.and_then(|v| v.get(index)).copied().filter(|v| !v.is_nan())
+    values.and_then(|v| v.get(index)).copied().filter(|v| v.is_finite())
+}
+
+const NON_FINITE: &str = "the analysis gave a non-finite result (NaN or infinite)";
+
+/// Keeps a part only when every number in it is finite; otherwise records why it is missing.
+fn finite_or_missing<T>(
+    part: Option<T>,
+    name: &str,
+    numbers: impl Fn(&T) -> Vec<f64>,
+    missing: &mut BTreeMap<String, String>,
+) -> Option<T> {
+    match part {
+        Some(value) if numbers(&value).iter().all(|v| v.is_finite()) => Some(value),
+        Some(_) => {
+            missing.insert(name.to_string(), NON_FINITE.to_string());
+            None
+        }
+        None => None,
+    }
 }
 
 /// The row of one analysis, or why the event cannot be one.
@@ -88,6 +109,36 @@ pub(crate) fn analysis_row(event: SeriesAnalysisEvent) -> Result<AnalysisRow, St
         level: f.level,
         fitted_at_ms: f.fitted_at_ms,
     });
+    let mut missing = event.missing;
+    let stationarity = finite_or_missing(
+        stationarity,
+        "adf",
+        |s| vec![s.statistic, s.pvalue, s.critical_1pct, s.critical_5pct, s.critical_10pct],
+        &mut missing,
+    );
+    let autocorrelation = finite_or_missing(
+        autocorrelation,
+        "acf",
+        |a| {
+            [&a.acf, &a.confint_lower, &a.confint_upper, &a.pacf]
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect()
+        },
+        &mut missing,
+    );
+    let forecast = finite_or_missing(
+        forecast,
+        "forecast",
+        |f| {
+            let mut numbers = vec![f.level];
+            numbers.extend(f.steps.iter().flat_map(|s| [s.mean, s.lower, s.upper]));
+            numbers
+        },
+        &mut missing,
+    );
+    let compute_ms = if event.compute_ms.is_finite() { event.compute_ms } else { 0.0 };
     Ok(AnalysisRow {
         series_id: event.series_id.to_string(),
         metric: event.name,
@@ -96,7 +147,7 @@ pub(crate) fn analysis_row(event: SeriesAnalysisEvent) -> Result<AnalysisRow, St
         window_start_ms: event.window_start_ms,
         window_end_ms: event.window_end_ms,
         points_count: event.points,
-        compute_ms: event.compute_ms,
+        compute_ms,
         detail: AnalysisDetail {
             stationarity,
             autocorrelation,
@@ -104,7 +155,7 @@ pub(crate) fn analysis_row(event: SeriesAnalysisEvent) -> Result<AnalysisRow, St
             hp_lambda: event.hp.as_ref().map(|h| h.lambda),
             period: event.decomposition.as_ref().map(|d| u32::try_from(d.period).unwrap_or(u32::MAX)),
             decomposition_model: event.decomposition.map(|d| d.model),
-            missing: event.missing,
+            missing,
         },
         points,
     })
@@ -175,6 +226,18 @@ mod tests {
         assert_eq!((row.window_start_ms, row.window_end_ms, row.points_count), (1_000, 3_000, 3));
         assert_eq!(row.detail.period, Some(2));
         assert_eq!(row.detail.missing["adf"], "series too short");
+    }
+
+    #[test]
+    fn non_finite_parts_become_missing_instead_of_failing_the_store() {
+        let mut bad = event(10_000);
+        bad.forecast.as_mut().unwrap().upper[1] = f64::INFINITY;
+        bad.hp.as_mut().unwrap().trend[0] = f64::NAN;
+        let row = analysis_row(bad).unwrap();
+        assert!(row.detail.forecast.is_none());
+        assert_eq!(row.detail.missing["forecast"], NON_FINITE);
+        assert_eq!(row.points[0].hp_trend, None);
+        row.validate().unwrap();
     }
 
     #[test]

@@ -139,7 +139,9 @@ impl AnalysisRow {
         self.analyzed_at_ms.saturating_mul(1000)
     }
 
-    pub(crate) fn validate(&self) -> Result<(), StoreError> {
+    /// Why the store would refuse this row, if it would (projectors check before writing, so
+    /// that one bad row goes to the dead-letter topic instead of failing a batch).
+    pub fn validate(&self) -> Result<(), StoreError> {
         check_key(&self.series_id, &self.metric)?;
         if self.window_start_ms > self.window_end_ms {
             return Err(StoreError::InvalidRow(format!(
