@@ -149,13 +149,14 @@ fn full_trip(kafka: Option<&str>, pull: bool) {
 
     // No more samples; the final answers, then a replay into a wiped store gives the same.
     drop(prometheus_process);
+    // Settled: unchanged over three reads 3 s apart (on Kafka under load, the last remote-written
+    // samples can take more than one interval to reach the read models).
     let mut settled = query(&grpc, &["aggregates", "--metric", METRIC]);
-    loop {
-        std::thread::sleep(Duration::from_secs(2));
+    let mut unchanged = 0;
+    while unchanged < 2 {
+        std::thread::sleep(Duration::from_secs(3));
         let again = query(&grpc, &["aggregates", "--metric", METRIC]);
-        if again == settled {
-            break;
-        }
+        unchanged = if again == settled { unchanged + 1 } else { 0 };
         settled = again;
     }
     assert!(vane.stop().success());
