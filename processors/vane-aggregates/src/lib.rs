@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use vane_core::window::{Offer, SeriesWindows, WindowSpec};
 use vane_core::{Labels, SeriesId, time};
 use vane_events::{Codec, Envelope, MetricSampleEvent, SeriesAggregatesEvent};
+use vane_stream::rebuild::RebuildOffsets;
 use vane_stream::runner::{Processor, Rejected};
 use vane_stream::{OutRecord, Record, topics};
 
@@ -53,11 +54,9 @@ pub struct AggregatesProcessor {
     aggregates: Codec<SeriesAggregatesEvent>,
     series: HashMap<SeriesId, SeriesState>,
     dirty: HashSet<SeriesId>,
-    oldest: HashMap<u32, u64>,
-    /// Highest offset processed per partition: a rebalance re-delivers from the committed
-    /// (oldest needed) offset, and records already seen must not be offered again (they would be
-    /// refused as late once trimmed).
-    processed: HashMap<u32, u64>,
+    /// Records already seen must not be offered again after a rebalance (they would be refused
+    /// as late once trimmed).
+    offsets: RebuildOffsets,
 }
 
 impl AggregatesProcessor {
@@ -68,8 +67,7 @@ impl AggregatesProcessor {
             aggregates: Codec::new()?,
             series: HashMap::new(),
             dirty: HashSet::new(),
-            oldest: HashMap::new(),
-            processed: HashMap::new(),
+            offsets: RebuildOffsets::new(topics::METRICS_SAMPLES),
         })
     }
 
@@ -83,23 +81,15 @@ impl AggregatesProcessor {
     }
 
     fn recompute_oldest(&mut self) {
-        self.oldest.clear();
-        for state in self.series.values() {
-            if let Some(offset) = state.windows.oldest_offset() {
-                let entry = self.oldest.entry(state.partition).or_insert(offset);
-                *entry = (*entry).min(offset);
-            }
-        }
+        let held = self.series.values().map(|state| (state.partition, state.windows.oldest_offset()));
+        self.offsets.recompute(held);
     }
 }
 
 impl Processor for AggregatesProcessor {
     fn process(&mut self, record: &Record, now_ms: i64, _out: &mut Vec<OutRecord>) -> Result<(), Rejected> {
-        match self.processed.get(&record.partition) {
-            Some(done) if record.offset <= *done => return Ok(()),
-            _ => {
-                self.processed.insert(record.partition, record.offset);
-            }
+        if !self.offsets.first_delivery(record.partition, record.offset) {
+            return Ok(());
         }
         let event = self.samples.decode(&record.value)?;
         let sample = event.sample;
@@ -165,10 +155,7 @@ impl Processor for AggregatesProcessor {
     }
 
     fn oldest_needed(&self, topic: &str, partition: u32) -> Option<u64> {
-        if topic != topics::METRICS_SAMPLES {
-            return None;
-        }
-        self.oldest.get(&partition).copied()
+        self.offsets.oldest_needed(topic, partition)
     }
 }
 

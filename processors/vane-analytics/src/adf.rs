@@ -42,6 +42,16 @@ impl Regression {
         }
     }
 
+    /// statsmodels' name: `n`, `c`, `ct` or `ctt`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "n",
+            Self::Constant => "c",
+            Self::ConstantTrend => "ct",
+            Self::ConstantTrendSquared => "ctt",
+        }
+    }
+
     /// Parses `n`, `c`, `ct` or `ctt`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
@@ -73,6 +83,16 @@ pub enum Autolag {
 }
 
 impl Autolag {
+    /// statsmodels' name: `aic`, `bic`, `t-stat` or `none`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Aic => "aic",
+            Self::Bic => "bic",
+            Self::TStat => "t-stat",
+            Self::Fixed => "none",
+        }
+    }
+
     /// Parses `aic`, `bic`, `t-stat` or `none` (case-insensitive).
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {

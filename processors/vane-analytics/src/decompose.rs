@@ -26,6 +26,16 @@ pub enum DecompositionModel {
     Multiplicative,
 }
 
+impl DecompositionModel {
+    /// `additive` or `multiplicative`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Additive => "additive",
+            Self::Multiplicative => "multiplicative",
+        }
+    }
+}
+
 /// Components of a classical decomposition; `None` where the moving average is undefined.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decomposition {

@@ -2,7 +2,6 @@
 //! model refitted on a slower cadence and refiltered over the new window in between, turned into
 //! a `SeriesAnalysis` event. Pure apart from the caller's stopwatch.
 
-use vane_analytics::adf::{Autolag, Regression};
 use vane_analytics::forecast::{Candidates, ForecastModel, ForecastOptions, fit_candidates};
 use vane_analytics::{AnalyzeOptions, Report, Series, analyze_with};
 use vane_core::{Labels, SeriesId};
@@ -77,24 +76,6 @@ pub fn median_step_ms(timestamps_ms: &[i64]) -> Option<i64> {
     let middle = gaps.len() / 2;
     let (_, median, _) = gaps.select_nth_unstable(middle);
     Some(*median)
-}
-
-fn regression_name(r: Regression) -> &'static str {
-    match r {
-        Regression::None => "n",
-        Regression::Constant => "c",
-        Regression::ConstantTrend => "ct",
-        Regression::ConstantTrendSquared => "ctt",
-    }
-}
-
-fn autolag_name(a: Autolag) -> &'static str {
-    match a {
-        Autolag::Aic => "aic",
-        Autolag::Bic => "bic",
-        Autolag::TStat => "t-stat",
-        Autolag::Fixed => "none",
-    }
 }
 
 /// Runs the analysis of `job`. `stopwatch` returns a monotonic time in milliseconds.
@@ -236,8 +217,8 @@ fn event_of(job: Job, r: &Report, options: &AnalyzeOptions, step_ms: i64, fitted
         critical_5pct: a.critical.five,
         critical_10pct: a.critical.ten,
         stationary: a.stationary,
-        regression: regression_name(options.regression).to_string(),
-        autolag: autolag_name(options.autolag).to_string(),
+        regression: options.regression.name().to_string(),
+        autolag: options.autolag.name().to_string(),
     });
     // Without the per-point parts, HP and the decomposition say only that they were computed
     // (and with which lambda, model and period).
@@ -257,7 +238,7 @@ fn event_of(job: Job, r: &Report, options: &AnalyzeOptions, step_ms: i64, fitted
         _ => None,
     };
     let decomposition = r.decomposition.as_ref().map(|d| Decomposition {
-        model: format!("{:?}", d.model).to_ascii_lowercase(),
+        model: d.model.name().to_string(),
         period: d.period as u64,
         trend: per_point(&or_nan(&d.trend)),
         seasonal: per_point(&or_nan(&d.seasonal)),

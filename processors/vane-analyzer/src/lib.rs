@@ -18,6 +18,7 @@ use std::collections::{HashMap, VecDeque};
 use vane_analytics::AnalyzeOptions;
 use vane_core::{Labels, SeriesId};
 use vane_events::{Codec, MetricSampleEvent, SeriesAnalysisEvent};
+use vane_stream::rebuild::RebuildOffsets;
 use vane_stream::runner::{Processor, Rejected};
 use vane_stream::{OutRecord, Record, topics};
 
@@ -108,9 +109,7 @@ pub struct AnalyzerProcessor {
     samples: Codec<MetricSampleEvent>,
     analyses: Codec<SeriesAnalysisEvent>,
     series: HashMap<SeriesId, SeriesState>,
-    oldest: HashMap<u32, u64>,
-    /// Highest offset processed per partition (a rebalance re-delivers from the oldest needed).
-    processed: HashMap<u32, u64>,
+    offsets: RebuildOffsets,
     pool: Pool,
     stats: AnalyzerStats,
 }
@@ -124,8 +123,7 @@ impl AnalyzerProcessor {
             samples: Codec::new().map_err(codec_error)?,
             analyses: Codec::new().map_err(codec_error)?,
             series: HashMap::new(),
-            oldest: HashMap::new(),
-            processed: HashMap::new(),
+            offsets: RebuildOffsets::new(topics::METRICS_SAMPLES),
             stats: AnalyzerStats::default(),
         })
     }
@@ -140,13 +138,8 @@ impl AnalyzerProcessor {
     }
 
     fn recompute_oldest(&mut self) {
-        self.oldest.clear();
-        for state in self.series.values() {
-            if let Some(offset) = state.oldest_offset {
-                let entry = self.oldest.entry(state.partition).or_insert(offset);
-                *entry = (*entry).min(offset);
-            }
-        }
+        self.offsets
+            .recompute(self.series.values().map(|state| (state.partition, state.oldest_offset)));
     }
 
     /// Emits the finished analyses and puts their models back.
@@ -225,11 +218,8 @@ fn phase_ms(series_id: SeriesId, every_ms: i64) -> i64 {
 
 impl Processor for AnalyzerProcessor {
     fn process(&mut self, record: &Record, now_ms: i64, _out: &mut Vec<OutRecord>) -> Result<(), Rejected> {
-        match self.processed.get(&record.partition) {
-            Some(done) if record.offset <= *done => return Ok(()),
-            _ => {
-                self.processed.insert(record.partition, record.offset);
-            }
+        if !self.offsets.first_delivery(record.partition, record.offset) {
+            return Ok(());
         }
         let sample = self.samples.decode(&record.value)?.sample;
         let every = self.config.every_ms;
@@ -307,10 +297,7 @@ impl Processor for AnalyzerProcessor {
     }
 
     fn oldest_needed(&self, topic: &str, partition: u32) -> Option<u64> {
-        if topic != topics::METRICS_SAMPLES {
-            return None;
-        }
-        self.oldest.get(&partition).copied()
+        self.offsets.oldest_needed(topic, partition)
     }
 }
 

@@ -110,12 +110,11 @@ impl Batch {
             }
         }
         // Only the newest analysis of a series becomes its latest: the others' points are dropped.
-        let mut newest: HashMap<&str, i64> = HashMap::new();
+        let mut newest: HashMap<String, i64> = HashMap::new();
         for row in &analyses {
-            let at = newest.entry(row.series_id.as_str()).or_insert(row.analyzed_at_ms);
+            let at = newest.entry(row.series_id.clone()).or_insert(row.analyzed_at_ms);
             *at = (*at).max(row.analyzed_at_ms);
         }
-        let newest: HashMap<String, i64> = newest.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         for row in &mut analyses {
             if newest.get(&row.series_id).is_some_and(|at| *at > row.analyzed_at_ms) {
                 row.points = Vec::new();

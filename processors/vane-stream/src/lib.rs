@@ -15,6 +15,7 @@ pub mod error;
 pub mod kafka;
 pub mod log;
 pub mod metrics;
+pub mod rebuild;
 pub mod record;
 pub mod runner;
 pub mod topics;
