@@ -119,10 +119,16 @@ pub fn start_prometheus(binary: &std::path::Path, dir: &Path, port: u16, config_
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let guard = Killed(child);
+    let mut guard = Killed(child);
     assert!(
         vane_testkit::wait_for_port(port, Duration::from_secs(30)),
         "prometheus did not start"
+    );
+    // Another process on the port would answer too: make sure ours is the one running.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        matches!(guard.0.try_wait(), Ok(None)),
+        "prometheus exited at start (port {port} taken by another process?)"
     );
     guard
 }
