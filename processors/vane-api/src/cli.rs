@@ -213,7 +213,7 @@ pub async fn run_query_at(args: &QueryArgs, now_ms: i64) -> Result<String, ApiEr
 }
 
 fn matchers(args: &QueryArgs) -> Vec<pb::LabelMatcher> {
-    args.labels.iter().map(Matcher::to_pb).collect()
+    args.labels.iter().map(crate::matcher::to_pb).collect()
 }
 
 /// The metric, matchers and time range of a query that needs a metric (aggregates take them

@@ -46,7 +46,7 @@ impl pb::metrics_query_server::MetricsQuery for MetricsService {
         };
         let listing = SeriesListing {
             query: SeriesQuery { metric },
-            selector: Selector::from_pb(&request.matchers)?,
+            selector: crate::matcher::selector_from_pb(&request.matchers)?,
         };
         let pages = Pages::new(request.page_size, &request.page_token, listing.filtered())?;
         Ok(Response::new(stream(self.store.clone(), listing, pages, deadline).await?))
@@ -67,7 +67,7 @@ impl pb::metrics_query_server::MetricsQuery for MetricsService {
         };
         let listing = AggregateListing {
             query: AggregateQuery { metric, window },
-            selector: Selector::from_pb(&request.matchers)?,
+            selector: crate::matcher::selector_from_pb(&request.matchers)?,
             as_of: TimeRange::from_pb(request.from_ms, request.to_ms)?,
         };
         let pages = Pages::new(request.page_size, &request.page_token, listing.filtered())?;
@@ -139,7 +139,7 @@ impl MetricsService {
 fn analytics_scope(request: &pb::AnalyticsRequest, what: &str) -> Result<AnalyticsScope, ApiError> {
     Ok(AnalyticsScope {
         metric: required_metric(&request.metric, what)?,
-        selector: Selector::from_pb(&request.matchers)?,
+        selector: crate::matcher::selector_from_pb(&request.matchers)?,
         range: TimeRange::from_pb(request.from_ms, request.to_ms)?,
     })
 }

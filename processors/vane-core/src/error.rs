@@ -24,6 +24,10 @@ pub enum CoreError {
     MissingField(&'static str),
     #[error("timestamp {timestamp_ms} ms is ahead of the receiving clock ({now_ms} ms) by more than the allowed skew")]
     FutureTimestamp { timestamp_ms: i64, now_ms: i64 },
+    #[error("{0}")]
+    InvalidMatcher(String),
+    #[error("invalid SLA: {}", .0.join("; "))]
+    InvalidSla(Vec<String>),
     #[error("series limit reached: metric {metric:?} already has {limit} series")]
     SeriesLimit { metric: String, limit: usize },
 }
