@@ -8,6 +8,11 @@ pub const METRICS_INGEST: &str = "vane.metrics.ingest";
 pub const METRICS_SAMPLES: &str = "vane.metrics.samples";
 pub const METRICS_AGGREGATES: &str = "vane.metrics.aggregates";
 pub const METRICS_ANALYTICS: &str = "vane.metrics.analytics";
+pub const SLA_DEFINITIONS: &str = "vane.sla.definitions";
+pub const SLA_EVENTS: &str = "vane.sla.events";
+/// The SLA worker's changelog (latest state of every series under every SLA), keyed by series id.
+pub const SLA_STATE: &str = "vane.sla.state";
+pub const NOTIFICATIONS: &str = "vane.notifications";
 pub const DLQ: &str = "vane.dlq";
 
 /// Header carrying the W3C trace context across topics.
@@ -42,6 +47,10 @@ impl TopicLayout {
             TopicSpec::new(METRICS_AGGREGATES, self.partitions).retention(self.derived_retention),
             // Analyses are large and re-derivable from the samples for as long as those are kept.
             TopicSpec::new(METRICS_ANALYTICS, self.partitions).retention(self.raw_retention),
+            TopicSpec::new(SLA_DEFINITIONS, self.partitions).compacted(),
+            TopicSpec::new(SLA_EVENTS, self.partitions).retention(self.derived_retention),
+            TopicSpec::new(SLA_STATE, self.partitions).compacted(),
+            TopicSpec::new(NOTIFICATIONS, self.partitions).retention(self.derived_retention),
             TopicSpec::new(DLQ, self.partitions).retention(self.derived_retention),
         ]
     }
