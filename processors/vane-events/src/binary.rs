@@ -64,6 +64,17 @@ pub fn put_long_array(out: &mut Vec<u8>, values: &[i64]) {
     put_long(out, 0);
 }
 
+/// An array as one block, each item written by `write`, followed by the zero-count terminator.
+pub fn put_array<T>(out: &mut Vec<u8>, items: &[T], mut write: impl FnMut(&mut Vec<u8>, &T)) {
+    if !items.is_empty() {
+        put_long(out, items.len() as i64);
+        for item in items {
+            write(out, item);
+        }
+    }
+    put_long(out, 0);
+}
+
 /// A `["null", T]` union: branch 0 for `None`, branch 1 then `write` for `Some`.
 pub fn put_optional<T>(out: &mut Vec<u8>, value: Option<&T>, write: impl FnOnce(&mut Vec<u8>, &T)) {
     match value {

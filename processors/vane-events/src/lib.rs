@@ -12,11 +12,19 @@ pub mod analysis;
 pub mod binary;
 pub mod codec;
 pub mod error;
+pub mod notification;
 pub mod sample;
 pub mod schema;
+pub mod sla;
+pub mod sla_state;
+#[cfg(test)]
+mod testing;
 
 pub use aggregates::SeriesAggregatesEvent;
 pub use analysis::SeriesAnalysisEvent;
 pub use codec::{Codec, Event};
 pub use error::EventsError;
+pub use notification::NotificationEvent;
 pub use sample::{Envelope, MetricSampleEvent};
+pub use sla::{SlaDefinitionEvent, SlaEvent, SlaEventKind};
+pub use sla_state::{SeriesSlaStateEvent, SlaSeriesState};
