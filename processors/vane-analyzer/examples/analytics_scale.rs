@@ -193,6 +193,7 @@ fn accuracy(config: &AnalyzerConfig) {
                     cached: slot.take(),
                     refit,
                     include_points: true,
+                    ranges: Vec::new(),
                 };
                 let clock = Instant::now();
                 let done = run_job(job, &config.job, &mut || clock.elapsed().as_secs_f64() * 1e3);

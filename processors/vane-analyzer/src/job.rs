@@ -7,7 +7,7 @@ use vane_analytics::{AnalyzeOptions, Report, Series, analyze_with};
 use vane_core::{Labels, SeriesId};
 use vane_events::Envelope;
 use vane_events::SeriesAnalysisEvent;
-use vane_events::analysis::{AnalysisWindow, Autocorrelation, Decomposition, DickeyFuller, Forecast, HodrickPrescott};
+use vane_events::analysis::{AnalysisWindow, Autocorrelation, Decomposition, DickeyFuller, Forecast, HodrickPrescott, ViolationForecast};
 
 /// The forecast model a series keeps between analyses.
 #[derive(Debug, Clone)]
@@ -37,6 +37,17 @@ pub struct Job {
     pub refit: bool,
     /// Ship the per-point parts (window, HP trend/cycle, decomposition) in the event.
     pub include_points: bool,
+    /// The SLA ranges on the series: the analysis says how likely each is left within the
+    /// forecast horizon.
+    pub ranges: Vec<RangeCheck>,
+}
+
+/// One SLA's allowed range on the analysed series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeCheck {
+    pub sla_id: String,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
 }
 
 /// How every series is analysed.
@@ -49,6 +60,8 @@ pub struct JobSettings {
     pub max_horizon: usize,
     /// Simulated paths behind a nonlinear model's intervals.
     pub interval_paths: usize,
+    /// Monte Carlo paths behind each SLA range's violation probability.
+    pub violation_paths: usize,
 }
 
 /// What one analysis produced.
@@ -134,6 +147,10 @@ pub fn run(job: Job, settings: &JobSettings, stopwatch: &mut dyn FnMut() -> f64)
         (Some(c), false) => c.fitted_at_ms,
         _ => job.analyzed_at_ms,
     };
+    let violations = match &kept {
+        Some((model, _)) => violation_forecasts(&job, model, step_ms, settings.violation_paths),
+        None => Vec::new(),
+    };
     let cached = kept.map(|(model, period)| CachedModel {
         model,
         fitted_at_ms,
@@ -142,13 +159,40 @@ pub fn run(job: Job, settings: &JobSettings, stopwatch: &mut dyn FnMut() -> f64)
         horizon,
     });
     let compute_ms = stopwatch() - started;
-    let event = event_of(job, &report, &options, step_ms, fitted_at_ms, compute_ms);
+    let mut event = event_of(job, &report, &options, step_ms, fitted_at_ms, compute_ms);
+    event.violations = violations;
     Done {
         series_id: event.series_id,
         event,
         cached,
         refitted,
     }
+}
+
+/// The probability that each SLA range is left within the model's horizon, from the joint
+/// distribution of the forecast path. Seeded by series and time: the same analysis gives the
+/// same numbers.
+fn violation_forecasts(job: &Job, model: &ForecastModel, step_ms: i64, paths: usize) -> Vec<ViolationForecast> {
+    let horizon = model.horizon();
+    let seed = job.series_id.0 ^ job.analyzed_at_ms as u64;
+    job.ranges
+        .iter()
+        .filter_map(
+            |range| match vane_analytics::violation_probability(model, range.min, range.max, horizon, paths, seed) {
+                Ok(v) => Some(ViolationForecast {
+                    sla_id: range.sla_id.clone(),
+                    min: range.min,
+                    max: range.max,
+                    horizon_ms: horizon as i64 * step_ms,
+                    probability: v.probability,
+                }),
+                Err(error) => {
+                    tracing::debug!(sla = %range.sla_id, %error, "no violation probability");
+                    None
+                }
+            },
+        )
+        .collect()
 }
 
 fn failed(job: Job, reason: &str, compute_ms: f64) -> Done {
@@ -181,6 +225,7 @@ fn failed(job: Job, reason: &str, compute_ms: f64) -> Done {
             pacf: None,
             decomposition: None,
             forecast: None,
+            violations: Vec::new(),
             missing,
         },
         cached: None,
@@ -288,6 +333,7 @@ fn event_of(job: Job, r: &Report, options: &AnalyzeOptions, step_ms: i64, fitted
         pacf: r.pacf.clone(),
         decomposition,
         forecast,
+        violations: Vec::new(),
         missing,
     }
 }
@@ -319,6 +365,7 @@ mod tests {
             cached,
             refit,
             include_points: true,
+            ranges: Vec::new(),
         }
     }
 
@@ -331,6 +378,7 @@ mod tests {
             horizon_ms: 600_000,
             max_horizon: 100,
             interval_paths: 1000,
+            violation_paths: 2000,
         }
     }
 

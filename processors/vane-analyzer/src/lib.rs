@@ -16,13 +16,19 @@ mod pool;
 use std::collections::{HashMap, VecDeque};
 
 use vane_analytics::AnalyzeOptions;
+use vane_core::sample::{Sample, SeriesIdentity};
 use vane_core::{Labels, SeriesId};
-use vane_events::{Codec, MetricSampleEvent, SeriesAnalysisEvent};
+use vane_events::{Codec, Envelope, MetricSampleEvent, SeriesAnalysisEvent};
+use vane_sla::SharedSlaTable;
 use vane_stream::rebuild::RebuildOffsets;
 use vane_stream::runner::{Processor, Rejected};
 use vane_stream::{OutRecord, Record, topics};
 
-pub use job::{CachedModel, Done, Job, JobSettings, median_step_ms, run as run_job};
+pub use job::{CachedModel, Done, Job, JobSettings, RangeCheck, median_step_ms, run as run_job};
+
+/// The series of vane's own analysis compute time (seconds per analysis; `stat` is `mean` or
+/// `max` over the analyses finished in the last schedule period).
+pub const COMPUTE_TIME_METRIC: &str = "vane_analysis_duration_seconds";
 use pool::Pool;
 
 /// Settings of the analytics worker.
@@ -63,6 +69,7 @@ impl Default for AnalyzerConfig {
                 horizon_ms: 600_000,
                 max_horizon: 120,
                 interval_paths: 1000,
+                violation_paths: 2000,
             },
         }
     }
@@ -94,6 +101,9 @@ struct SeriesState {
     cached: Option<CachedModel>,
     /// When the per-point parts were last shipped.
     points_shipped_ms: Option<i64>,
+    /// The SLA ranges on the series, as of the SLA table's version.
+    ranges: Vec<RangeCheck>,
+    ranges_version: Option<u64>,
 }
 
 /// Counts since start, for logs and benchmarks.
@@ -112,6 +122,10 @@ pub struct AnalyzerProcessor {
     offsets: RebuildOffsets,
     pool: Pool,
     stats: AnalyzerStats,
+    sla_table: Option<SharedSlaTable>,
+    /// Compute times (ms) of the analyses finished since the last compute-time samples.
+    compute_ms: Vec<f64>,
+    compute_reported_ms: Option<i64>,
 }
 
 impl AnalyzerProcessor {
@@ -125,7 +139,42 @@ impl AnalyzerProcessor {
             series: HashMap::new(),
             offsets: RebuildOffsets::new(topics::METRICS_SAMPLES),
             stats: AnalyzerStats::default(),
+            sla_table: None,
+            compute_ms: Vec::new(),
+            compute_reported_ms: None,
         })
+    }
+
+    /// Computes, in every analysis, the probability that each SLA range on the series is left
+    /// within the forecast horizon.
+    pub fn with_sla_table(mut self, table: SharedSlaTable) -> Self {
+        self.sla_table = Some(table);
+        self
+    }
+
+    /// Once per schedule period: the mean and max compute time of the analyses finished in it,
+    /// as samples of [`COMPUTE_TIME_METRIC`] (so an SLA can watch vane's own pipeline).
+    fn report_compute_time(&mut self, now_ms: i64, out: &mut Vec<OutRecord>) {
+        let due = self.compute_reported_ms.is_none_or(|at| now_ms - at >= self.config.every_ms);
+        if !due || self.compute_ms.is_empty() {
+            return;
+        }
+        self.compute_reported_ms = Some(now_ms);
+        let mean = self.compute_ms.iter().sum::<f64>() / self.compute_ms.len() as f64;
+        let max = self.compute_ms.iter().copied().fold(0.0, f64::max);
+        self.compute_ms.clear();
+        for (stat, ms) in [("mean", mean), ("max", max)] {
+            let labels = [("stat".to_string(), stat.to_string())];
+            let sample = SeriesIdentity::new(COMPUTE_TIME_METRIC.to_string(), labels, &Default::default())
+                .and_then(|series| Sample::new(series, now_ms, ms / 1_000.0));
+            let Ok(sample) = sample else { continue };
+            let key = sample.series_id.to_string();
+            let event = MetricSampleEvent {
+                envelope: Envelope::new(now_ms, now_ms, "analytics"),
+                sample,
+            };
+            out.push(OutRecord::new(topics::METRICS_SAMPLES, key, self.samples.encode(&event), now_ms));
+        }
     }
 
     /// Series currently held in memory.
@@ -150,6 +199,7 @@ impl AnalyzerProcessor {
             if done.refitted {
                 self.stats.refits += 1;
             }
+            self.compute_ms.push(done.event.compute_ms);
             if let Some(state) = self.series.get_mut(&done.series_id) {
                 state.in_flight = false;
                 state.cached = done.cached;
@@ -169,15 +219,33 @@ impl AnalyzerProcessor {
         let refit_every = self.config.refit_every_ms;
         let points_every = self.config.points_every_ms;
         let every = self.config.every_ms.max(1);
+        let table = self.sla_table.as_ref().and_then(|t| t.read().ok());
         for (series_id, state) in &mut self.series {
             if !state.dirty || state.in_flight || state.due_ms > now_ms || state.points.is_empty() {
                 continue;
+            }
+            if let Some(table) = &table
+                && state.ranges_version != Some(table.version())
+            {
+                state.ranges = table
+                    .watching(&state.name, &state.labels)
+                    .iter()
+                    .map(|sla| RangeCheck {
+                        sla_id: sla.definition.id.clone(),
+                        min: sla.definition.min,
+                        max: sla.definition.max,
+                    })
+                    .collect();
+                state.ranges_version = Some(table.version());
             }
             let cached = state.cached.take();
             let refit = cached
                 .as_ref()
                 .is_none_or(|c| now_ms - c.fitted_at_ms >= jittered(refit_every, *series_id, c.fitted_at_ms));
-            let include_points = state.points_shipped_ms.is_none_or(|at| now_ms - at >= points_every);
+            // Jittered like refits, so that series started together do not ship together.
+            let include_points = state
+                .points_shipped_ms
+                .is_none_or(|at| now_ms - at >= jittered(points_every, *series_id, at));
             let job = Job {
                 series_id: *series_id,
                 name: state.name.clone(),
@@ -188,6 +256,7 @@ impl AnalyzerProcessor {
                 cached,
                 refit,
                 include_points,
+                ranges: state.ranges.clone(),
             };
             if !self.pool.submit(job) {
                 tracing::error!("analysis threads are gone; analyses stop");
@@ -236,6 +305,8 @@ impl Processor for AnalyzerProcessor {
             due_ms: now_ms + phase_ms(sample.series_id, every),
             cached: None,
             points_shipped_ms: None,
+            ranges: Vec::new(),
+            ranges_version: None,
         });
         state.touched_ms = now_ms;
         state.partition = record.partition;
@@ -286,6 +357,7 @@ impl Processor for AnalyzerProcessor {
     /// than the window.
     fn punctuate(&mut self, now_ms: i64, out: &mut Vec<OutRecord>) {
         self.collect(out);
+        self.report_compute_time(now_ms, out);
         self.schedule(now_ms);
         let window = self.config.window_ms;
         let before = self.series.len();

@@ -38,13 +38,16 @@ fn config() -> AnalyzerConfig {
 
 /// Punctuates until `count` analyses came out (the pool works in the background).
 fn analyses(processor: &mut AnalyzerProcessor, now_ms: i64, count: usize) -> Vec<SeriesAnalysisEvent> {
-    let mut out = Vec::new();
+    let mut out: Vec<OutRecord> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while out.len() < count && Instant::now() < deadline {
+    while out.iter().filter(|r| r.topic == topics::METRICS_ANALYTICS).count() < count && Instant::now() < deadline {
         processor.punctuate(now_ms, &mut out);
         std::thread::sleep(Duration::from_millis(5));
     }
-    out.iter().map(|r| processor.analyses.decode(&r.value).unwrap()).collect()
+    out.iter()
+        .filter(|r| r.topic == topics::METRICS_ANALYTICS)
+        .map(|r| processor.analyses.decode(&r.value).unwrap())
+        .collect()
 }
 
 #[test]
@@ -125,4 +128,57 @@ fn commits_keep_the_oldest_point_of_every_window() {
     let _ = analyses(&mut p, START + 2 * 3_600_000, 1);
     p.punctuate(START + 2 * 3_600_000, &mut out);
     assert_eq!(p.series_count(), 0);
+}
+
+#[test]
+fn analyses_carry_the_violation_probability_of_every_sla_on_the_series() {
+    use vane_core::sla::SlaDefinition;
+    let table = vane_sla::SlaTable::shared();
+    {
+        let mut t = table.write().unwrap();
+        // Far below the series (≈ 10..20): certain; far above: impossible; another metric: absent.
+        let mut certain = SlaDefinition::new("a-certain", "certain", "m", None, Some(-100.0), 0);
+        certain.matchers = vec![vane_core::matcher::Matcher::parse("s=a").unwrap()];
+        t.apply(certain, false);
+        t.apply(
+            SlaDefinition::new("b-impossible", "impossible", "m", Some(-1e9), Some(1e9), 0),
+            false,
+        );
+        t.apply(SlaDefinition::new("c-other", "other", "other_metric", None, Some(0.0), 0), false);
+    }
+    let mut p = AnalyzerProcessor::new(config()).unwrap().with_sla_table(table);
+    let mut out = Vec::new();
+    for i in 0..120 {
+        let value = 15.0 + (i as f64 * 0.7).sin();
+        p.process(&record(&p, "a", START + i * 15_000, value, i as u64), START, &mut out)
+            .unwrap();
+    }
+    let mut produced = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !produced.iter().any(|r: &OutRecord| r.topic == topics::METRICS_ANALYTICS) && Instant::now() < deadline {
+        p.punctuate(START + 10, &mut produced);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let events: Vec<SeriesAnalysisEvent> = produced
+        .iter()
+        .filter(|r| r.topic == topics::METRICS_ANALYTICS)
+        .map(|r| p.analyses.decode(&r.value).unwrap())
+        .collect();
+    let violations = &events[0].violations;
+    assert_eq!(violations.len(), 2, "{violations:?}");
+    assert_eq!((violations[0].sla_id.as_str(), violations[0].probability), ("a-certain", 1.0));
+    assert_eq!((violations[1].sla_id.as_str(), violations[1].probability), ("b-impossible", 0.0));
+    // 10 minutes of 15-second steps.
+    assert_eq!(violations[0].horizon_ms, 600_000);
+    // The analysis' own compute time comes back as samples of vane's own series.
+    let own: Vec<MetricSampleEvent> = produced
+        .iter()
+        .filter(|r| r.topic == topics::METRICS_SAMPLES)
+        .map(|r| p.samples.decode(&r.value).unwrap())
+        .collect();
+    assert_eq!(own.len(), 2, "mean and max");
+    assert!(
+        own.iter()
+            .all(|e| e.sample.series.name == COMPUTE_TIME_METRIC && e.sample.value > 0.0)
+    );
 }

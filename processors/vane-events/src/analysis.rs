@@ -33,6 +33,18 @@ pub struct SeriesAnalysisEvent {
     pub forecast: Option<Forecast>,
     /// Part name → why it is `None`.
     pub missing: BTreeMap<String, String>,
+    /// How likely each SLA range on the series is left within the forecast horizon.
+    pub violations: Vec<ViolationForecast>,
+}
+
+/// Probability that an SLA's range is left within the horizon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViolationForecast {
+    pub sla_id: String,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub horizon_ms: i64,
+    pub probability: f64,
 }
 
 /// Statistics of a trailing window ending at the last point.
@@ -104,6 +116,7 @@ fn count(reader: &mut Reader<'_>, field: &'static str) -> Result<u64, EventsErro
 
 impl Event for SeriesAnalysisEvent {
     const SCHEMA: &'static str = include_str!("../../../schemas/metric_analysis.avsc");
+    const HISTORY: &'static [&'static str] = &[include_str!("../../../schemas/history/metric_analysis.v1.avsc")];
 
     fn write_body(&self, out: &mut Vec<u8>) {
         use binary::{put_bool, put_double, put_double_array, put_long, put_optional, put_string};
@@ -170,6 +183,13 @@ impl Event for SeriesAnalysisEvent {
             put_double_array(out, &f.upper);
         });
         binary::put_string_map(out, &self.missing);
+        binary::put_array(out, &self.violations, |out, v| {
+            put_string(out, &v.sla_id);
+            put_optional(out, v.min.as_ref(), |out, x| put_double(out, *x));
+            put_optional(out, v.max.as_ref(), |out, x| put_double(out, *x));
+            put_long(out, v.horizon_ms);
+            put_double(out, v.probability);
+        });
     }
 
     fn read_body(reader: &mut Reader<'_>) -> Result<Self, EventsError> {
@@ -244,6 +264,15 @@ impl Event for SeriesAnalysisEvent {
             })
         })?;
         let missing = reader.string_map()?;
+        let violations = reader.array(|r| {
+            Ok(ViolationForecast {
+                sla_id: r.string()?,
+                min: r.optional("violations.min", Reader::double)?,
+                max: r.optional("violations.max", Reader::double)?,
+                horizon_ms: r.long()?,
+                probability: r.double()?,
+            })
+        })?;
         if timestamps_ms.len() != values.len() {
             return Err(EventsError::InvalidField {
                 field: "values",
@@ -270,6 +299,7 @@ impl Event for SeriesAnalysisEvent {
             decomposition,
             forecast,
             missing,
+            violations,
         })
     }
 }
@@ -338,6 +368,13 @@ mod tests {
                 upper: vec![6.0, 7.5],
             }),
             missing: [("acf".to_string(), "series too short".to_string())].into(),
+            violations: vec![ViolationForecast {
+                sla_id: "sla-1".into(),
+                min: None,
+                max: Some(9.0),
+                horizon_ms: 600_000,
+                probability: 0.25,
+            }],
         }
     }
 
@@ -368,6 +405,22 @@ mod tests {
         };
         let Value::Record(forecast) = *forecast else { panic!() };
         assert_eq!(forecast.iter().find(|(n, _)| n == "step_ms").unwrap().1, Value::Long(1_000));
+    }
+
+    /// A record written before the violations were added reads as one without them.
+    #[test]
+    fn reads_v1_records_without_violations() {
+        let codec = Codec::<SeriesAnalysisEvent>::new().unwrap();
+        let v1 = crate::schema::load(include_str!("../../../schemas/history/metric_analysis.v1.avsc")).unwrap();
+        let mut current = event();
+        // The v1 body is the v2 body without the trailing empty-array terminator of violations.
+        current.violations.clear();
+        let mut bytes = codec.encode(&current);
+        bytes.pop();
+        bytes.splice(2..10, v1.fingerprint.to_le_bytes());
+        let decoded = codec.decode(&bytes).unwrap();
+        assert!(decoded.violations.is_empty());
+        assert!(same(&decoded, &current));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! worker writes it after each batch and reads it back to rebuild its state after a restart or a
 //! rebalance; nothing else reads it. Pure.
 
-use vane_core::SeriesId;
 use vane_core::sla::SlaStatus;
+use vane_core::{Labels, SeriesId};
 
 use crate::binary::{self, Reader};
 use crate::sample::Envelope;
@@ -16,6 +16,10 @@ use crate::{Event, EventsError};
 pub struct SeriesSlaStateEvent {
     pub envelope: Envelope,
     pub series_id: SeriesId,
+    /// The series' metric and labels (a restored series can be matched and reported before
+    /// its next sample arrives).
+    pub metric: String,
+    pub labels: Labels,
     pub states: Vec<SlaSeriesState>,
 }
 
@@ -46,6 +50,8 @@ impl Event for SeriesSlaStateEvent {
         use binary::{put_long, put_optional};
         self.envelope.write(out);
         binary::put_string(out, &self.series_id.to_string());
+        binary::put_string(out, &self.metric);
+        binary::put_string_map(out, &self.labels);
         binary::put_array(out, &self.states, |out, s| {
             binary::put_string(out, &s.sla_id);
             put_long(out, s.revision);
@@ -62,6 +68,8 @@ impl Event for SeriesSlaStateEvent {
     fn read_body(reader: &mut Reader<'_>) -> Result<Self, EventsError> {
         let envelope = Envelope::read(reader)?;
         let series_id = reader.series_id()?;
+        let metric = reader.string()?;
+        let labels = reader.string_map()?;
         let states = reader.array(|r| {
             Ok(SlaSeriesState {
                 sla_id: r.string()?,
@@ -78,6 +86,8 @@ impl Event for SeriesSlaStateEvent {
         Ok(SeriesSlaStateEvent {
             envelope,
             series_id,
+            metric,
+            labels,
             states,
         })
     }
@@ -117,6 +127,8 @@ mod tests {
         SeriesSlaStateEvent {
             envelope: Envelope::new(1_700_000_500_000, 1_700_000_500_001, "sla"),
             series_id: SeriesId(0xfeed),
+            metric: "node_memory_MemFree_bytes".into(),
+            labels: [("instance".to_string(), "a:9100".to_string())].into_iter().collect(),
             states: vec![violated, no_data],
         }
     }
@@ -139,6 +151,11 @@ mod tests {
         Value::Record(vec![
             ("envelope".into(), envelope_value(&event.envelope)),
             ("series_id".into(), Value::String(event.series_id.to_string())),
+            ("metric".into(), Value::String(event.metric.clone())),
+            (
+                "labels".into(),
+                Value::Map(event.labels.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()),
+            ),
             ("states".into(), Value::Array(states.collect())),
         ])
     }
@@ -164,7 +181,7 @@ mod tests {
             assert!(codec.decode(&bytes[..cut]).is_err(), "cut at {cut}");
         }
         let Value::Record(mut fields) = value(&event()) else { panic!() };
-        let Value::Array(states) = &mut fields[2].1 else { panic!() };
+        let Value::Array(states) = &mut fields[4].1 else { panic!() };
         let Value::Record(second) = &mut states[1] else { panic!() };
         second[2].1 = Value::String("NO_DATA".into());
         let record = avro_record(&codec, Value::Record(fields));

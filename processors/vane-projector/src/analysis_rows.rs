@@ -211,6 +211,7 @@ mod tests {
                 upper: vec![5.0, 6.5],
             }),
             missing: [("adf".to_string(), "series too short".to_string())].into(),
+            violations: Vec::new(),
         }
     }
 

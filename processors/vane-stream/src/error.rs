@@ -18,6 +18,8 @@ pub enum StreamError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("kafka: topic {topic:?} cannot be created: {reason}")]
     TopicCreation { topic: String, reason: String },
+    #[error("{0}")]
+    Startup(String),
     #[error("the log is shutting down")]
     Closed,
 }
