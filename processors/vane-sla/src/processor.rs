@@ -438,3 +438,7 @@ impl Processor for SlaProcessor {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
