@@ -130,6 +130,7 @@ async fn main() {
     let started = clock.now_ms();
     let warm_up_until = started + 5_000;
     let mut lags = Vec::new();
+    let mut to_worker = Vec::new();
     let mut statuses = 0u64;
     let mut violations = 0u64;
     while !producer.is_finished() {
@@ -141,6 +142,7 @@ async fn main() {
                     statuses += 1;
                     if event.at_ms >= warm_up_until {
                         lags.push(read_at - event.at_ms);
+                        to_worker.push(event.envelope.recorded_at_ms - event.at_ms);
                     }
                 }
                 SlaEventKind::Violation => violations += 1,
@@ -152,6 +154,7 @@ async fn main() {
     let _ = stop.send(true);
     let _ = worker.await;
     lags.sort_unstable();
+    to_worker.sort_unstable();
     println!(
         "{slas} SLAs, {written} samples in {:.1} s ({:.0} samples/s written); {statuses} status events, {violations} violations",
         elapsed.as_secs_f64(),
@@ -164,5 +167,12 @@ async fn main() {
         percentile(&lags, 0.90),
         percentile(&lags, 0.99),
         lags.last().copied().unwrap_or(0)
+    );
+    println!(
+        "of which until the worker processed the sample: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
+        percentile(&to_worker, 0.50),
+        percentile(&to_worker, 0.90),
+        percentile(&to_worker, 0.99),
+        to_worker.last().copied().unwrap_or(0)
     );
 }
