@@ -1,7 +1,7 @@
 //! The store's error type, with whether a retry can help.
 //!
 //! Transient: the database is busy, unreachable, overloaded or timed out; the projector retries
-//! those with backoff. Permanent: a bad row, a bad page token, a missing schema (run `vane
+//! those with backoff. Permanent: a bad row, a bad query or page token, a missing schema (run `vane
 //! migrate`), a bug; those go to the DLQ or stop start-up with the message.
 
 use thiserror::Error;
@@ -33,6 +33,8 @@ pub enum StoreError {
     BadUri { uri: String, reason: String },
     #[error("invalid row: {0}")]
     InvalidRow(String),
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
     #[error("invalid page: {0}")]
     InvalidPage(String),
     #[error("corrupt stored row: {0}")]
@@ -124,6 +126,7 @@ mod tests {
     fn bad_input_is_permanent_and_io_is_transient() {
         assert!(!StoreError::InvalidRow("x".into()).is_transient());
         assert!(!StoreError::InvalidPage("x".into()).is_transient());
+        assert!(!StoreError::InvalidQuery("x".into()).is_transient());
         assert!(StoreError::io("/x", std::io::Error::other("disk")).is_transient());
         let busy = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(5), None);
         assert!(StoreError::Sqlite(busy).is_transient());

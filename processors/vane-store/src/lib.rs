@@ -5,8 +5,9 @@
 //! - [`scylla::ScyllaStore`]: the cluster backend, ScyllaDB tables shaped partition key +
 //!   clustering key, prepared statements, its CQL in one file.
 //!
-//! Read models: the series catalog ([`SeriesRow`]), windowed aggregates ([`AggregateRow`]) and
-//! analyses ([`AnalysisRow`]: a history, and the latest of each series with its points).
+//! Read models: the series catalog ([`SeriesRow`]), windowed aggregates ([`AggregateRow`]),
+//! analyses ([`AnalysisRow`]: a history, and the latest of each series with its points) and SLAs
+//! ([`SlaDefinitionRow`], [`SlaStatusRow`], [`SlaViolationRow`], [`SlaTransitionRow`]).
 //! Upserts are idempotent and order-safe, so that a projector may replay or redeliver any batch
 //! in any order and still leave every row as the newest event made it (see `docs/store.md`).
 //! Lists are keyset-paginated with opaque tokens. Projectors and the gRPC API never learn which
@@ -16,12 +17,14 @@ pub mod analysis;
 pub mod error;
 pub mod model;
 pub mod scylla;
+pub mod sla;
 pub mod sqlite;
 mod store;
 
 pub use analysis::{AnalysisDetail, AnalysisPoint, AnalysisQuery, AnalysisRow, Autocorrelation, Forecast, ForecastStep, Stationarity};
 pub use error::StoreError;
 pub use model::{AggregateQuery, AggregateRow, MAX_PAGE_LIMIT, Page, Paged, SeriesQuery, SeriesRow};
+pub use sla::{SlaCounts, SlaDefinitionRow, SlaRangeQuery, SlaStatusRow, SlaStatusUpdate, SlaTransitionRow, SlaViolationRow};
 pub use store::Store;
 
 /// What a retention pass deleted.
@@ -31,4 +34,8 @@ pub struct Removed {
     pub aggregates: u64,
     /// Analyses removed from the history plus latest analyses removed.
     pub analyses: u64,
+    /// SLA status rows last updated before the cutoff.
+    pub sla_status: u64,
+    pub sla_violations: u64,
+    pub sla_transitions: u64,
 }

@@ -5,7 +5,10 @@ use std::path::Path;
 
 use crate::scylla::{ScyllaConfig, ScyllaStore};
 use crate::sqlite::SqliteStore;
-use crate::{AggregateQuery, AggregateRow, AnalysisQuery, AnalysisRow, Page, Paged, Removed, SeriesQuery, SeriesRow, StoreError};
+use crate::{
+    AggregateQuery, AggregateRow, AnalysisQuery, AnalysisRow, Page, Paged, Removed, SeriesQuery, SeriesRow, SlaCounts, SlaDefinitionRow,
+    SlaRangeQuery, SlaStatusRow, SlaStatusUpdate, SlaTransitionRow, SlaViolationRow, StoreError,
+};
 
 /// A read-model store; cheap to clone.
 #[derive(Debug, Clone)]
@@ -94,6 +97,99 @@ impl Store {
         }
     }
 
+    /// Upserts SLA definitions keyed by id; a row whose revision is lower than the stored one is
+    /// ignored (an equal revision is the same change written again).
+    pub async fn upsert_sla_definitions(&self, rows: &[SlaDefinitionRow]) -> Result<(), StoreError> {
+        match self {
+            Store::Embedded(store) => store.upsert_sla_definitions(rows).await,
+            Store::Scylla(store) => store.upsert_sla_definitions(rows).await,
+        }
+    }
+
+    /// The SLA with this id (deleted or not), or else the live SLA with this name.
+    pub async fn get_sla(&self, id_or_name: &str) -> Result<Option<SlaDefinitionRow>, StoreError> {
+        match self {
+            Store::Embedded(store) => store.get_sla(id_or_name).await,
+            Store::Scylla(store) => store.get_sla(id_or_name).await,
+        }
+    }
+
+    /// Every SLA ordered by name (then id), deleted ones only when asked for. Not paginated:
+    /// there are a few hundred at most.
+    pub async fn list_slas(&self, include_deleted: bool) -> Result<Vec<SlaDefinitionRow>, StoreError> {
+        match self {
+            Store::Embedded(store) => store.list_slas(include_deleted).await,
+            Store::Scylla(store) => store.list_slas(include_deleted).await,
+        }
+    }
+
+    /// Applies status and forecast updates in order, by the rules of [`SlaStatusUpdate`]:
+    /// idempotent, and an update older than the stored row is ignored.
+    pub async fn upsert_sla_status(&self, updates: &[SlaStatusUpdate]) -> Result<(), StoreError> {
+        match self {
+            Store::Embedded(store) => store.upsert_sla_status(updates).await,
+            Store::Scylla(store) => store.upsert_sla_status(updates).await,
+        }
+    }
+
+    /// Removes every status row of an SLA (when it is deleted).
+    pub async fn delete_sla_status(&self, sla_id: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Embedded(store) => store.delete_sla_status(sla_id).await,
+            Store::Scylla(store) => store.delete_sla_status(sla_id).await,
+        }
+    }
+
+    /// Status rows of one SLA ordered by series id, or of every SLA ordered by SLA id then
+    /// series id. Keyset-paginated; a token of another SLA or listing is refused.
+    pub async fn list_sla_status(&self, sla_id: Option<&str>, page: &Page) -> Result<Paged<SlaStatusRow>, StoreError> {
+        match self {
+            Store::Embedded(store) => store.list_sla_status(sla_id, page).await,
+            Store::Scylla(store) => store.list_sla_status(sla_id, page).await,
+        }
+    }
+
+    /// Upserts violating samples, idempotent on `(sla_id, at_ms, series_id)`.
+    pub async fn upsert_sla_violations(&self, rows: &[SlaViolationRow]) -> Result<(), StoreError> {
+        match self {
+            Store::Embedded(store) => store.upsert_sla_violations(rows).await,
+            Store::Scylla(store) => store.upsert_sla_violations(rows).await,
+        }
+    }
+
+    /// Upserts status transitions, idempotent on `(sla_id, at_ms, series_id)`.
+    pub async fn upsert_sla_transitions(&self, rows: &[SlaTransitionRow]) -> Result<(), StoreError> {
+        match self {
+            Store::Embedded(store) => store.upsert_sla_transitions(rows).await,
+            Store::Scylla(store) => store.upsert_sla_transitions(rows).await,
+        }
+    }
+
+    /// One SLA's violations within the query's inclusive range, ordered by time then series id.
+    pub async fn list_sla_violations(&self, query: &SlaRangeQuery, page: &Page) -> Result<Paged<SlaViolationRow>, StoreError> {
+        match self {
+            Store::Embedded(store) => store.list_sla_violations(query, page).await,
+            Store::Scylla(store) => store.list_sla_violations(query, page).await,
+        }
+    }
+
+    /// One SLA's transitions within the query's inclusive range, ordered by time then series id.
+    pub async fn list_sla_transitions(&self, query: &SlaRangeQuery, page: &Page) -> Result<Paged<SlaTransitionRow>, StoreError> {
+        match self {
+            Store::Embedded(store) => store.list_sla_transitions(query, page).await,
+            Store::Scylla(store) => store.list_sla_transitions(query, page).await,
+        }
+    }
+
+    /// Violating samples, episodes (transitions to violated) and bad time slices of one SLA
+    /// within the query's inclusive range; `timeslice_ms` must be positive.
+    pub async fn sla_counts(&self, query: &SlaRangeQuery, timeslice_ms: i64) -> Result<SlaCounts, StoreError> {
+        match self {
+            Store::Embedded(store) => store.sla_counts(query, timeslice_ms).await,
+            Store::Scylla(store) => store.sla_counts(query, timeslice_ms).await,
+        }
+    }
+
     /// Empties every read model (`vane replay` starts from here).
     pub async fn wipe(&self) -> Result<(), StoreError> {
         match self {
@@ -103,7 +199,9 @@ impl Store {
     }
 
     /// Retention: deletes series last seen before `cutoff_ms`, aggregates whose `as_of_ms` is
-    /// before it, and history and latest analyses whose `analyzed_at_ms` is before it.
+    /// before it, history and latest analyses whose `analyzed_at_ms` is before it, SLA status
+    /// rows last updated before it and SLA violations and transitions that happened before it.
+    /// SLA definitions are never aged out.
     pub async fn delete_older_than(&self, cutoff_ms: i64) -> Result<Removed, StoreError> {
         match self {
             Store::Embedded(store) => store.delete_older_than(cutoff_ms).await,
@@ -160,6 +258,18 @@ mod tests {
         send(store.migrate());
         send(store.wipe());
         send(store.delete_older_than(0));
+        send(store.upsert_sla_definitions(&[]));
+        send(store.get_sla("x"));
+        send(store.list_slas(true));
+        send(store.upsert_sla_status(&[]));
+        send(store.delete_sla_status("x"));
+        send(store.list_sla_status(None, &page));
+        send(store.upsert_sla_violations(&[]));
+        send(store.upsert_sla_transitions(&[]));
+        let range = SlaRangeQuery::default();
+        send(store.list_sla_violations(&range, &page));
+        send(store.list_sla_transitions(&range, &page));
+        send(store.sla_counts(&range, 60_000));
         if let Store::Embedded(embedded) = &store {
             let _ = std::fs::remove_dir_all(embedded.path().parent().unwrap_or(&dir));
         }

@@ -13,6 +13,13 @@
 //!   series' analyses in a time range is one slice.
 //! - `analysis_latest`: partition `metric`, clustering `series_id`: the latest analysis of each
 //!   series, with its points (a blob); its series ids also drive the walk over the history.
+//! - `sla_definitions`: one partition (`bucket = 0`) clustering every SLA by id: a few hundred
+//!   rows, read whole to list or to find one by name.
+//! - `sla_status`: partition `sla_id`, clustering `series_id`; `sla_status_slas` (one partition)
+//!   lists the SLAs that have status rows, so that listing every SLA's status walks them in order.
+//! - `sla_violations`, `sla_transitions`: partition `(sla_id, day)`, clustering
+//!   `(at_ms, series_id)`: a day of one SLA is one slice and no partition outgrows a day;
+//!   `sla_days` (partition `sla_id`, clustering `(kind, day)`) lists the days that have rows.
 //!
 //! Writes carry `USING TIMESTAMP` (microseconds) so that ScyllaDB's last-write-wins keeps the
 //! newest row whatever order writes arrive in; deletes carry one too, so that a retention pass
@@ -94,6 +101,70 @@ pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[
         ) WITH CLUSTERING ORDER BY (series_id ASC)",
         ],
     ),
+    (
+        3,
+        &[
+            "CREATE TABLE IF NOT EXISTS {ks}.sla_definitions (
+            bucket int,
+            sla_id text,
+            name text,
+            revision bigint,
+            deleted boolean,
+            definition text,
+            PRIMARY KEY ((bucket), sla_id)
+        ) WITH CLUSTERING ORDER BY (sla_id ASC)",
+            "CREATE TABLE IF NOT EXISTS {ks}.sla_status (
+            sla_id text,
+            series_id text,
+            metric text,
+            labels frozen<map<text, text>>,
+            status text,
+            value double,
+            since_ms bigint,
+            updated_ms bigint,
+            probability double,
+            probability_at_ms bigint,
+            horizon_ms bigint,
+            likely boolean,
+            PRIMARY KEY ((sla_id), series_id)
+        ) WITH CLUSTERING ORDER BY (series_id ASC)",
+            "CREATE TABLE IF NOT EXISTS {ks}.sla_status_slas (
+            bucket int,
+            sla_id text,
+            updated_ms bigint,
+            PRIMARY KEY ((bucket), sla_id)
+        ) WITH CLUSTERING ORDER BY (sla_id ASC)",
+            "CREATE TABLE IF NOT EXISTS {ks}.sla_violations (
+            sla_id text,
+            day bigint,
+            at_ms bigint,
+            series_id text,
+            metric text,
+            labels frozen<map<text, text>>,
+            value double,
+            PRIMARY KEY ((sla_id, day), at_ms, series_id)
+        ) WITH CLUSTERING ORDER BY (at_ms ASC, series_id ASC)",
+            "CREATE TABLE IF NOT EXISTS {ks}.sla_transitions (
+            sla_id text,
+            day bigint,
+            at_ms bigint,
+            series_id text,
+            metric text,
+            labels frozen<map<text, text>>,
+            from_status text,
+            to_status text,
+            value double,
+            PRIMARY KEY ((sla_id, day), at_ms, series_id)
+        ) WITH CLUSTERING ORDER BY (at_ms ASC, series_id ASC)",
+            "CREATE TABLE IF NOT EXISTS {ks}.sla_days (
+            sla_id text,
+            kind text,
+            day bigint,
+            last_ms bigint,
+            PRIMARY KEY ((sla_id), kind, day)
+        ) WITH CLUSTERING ORDER BY (kind ASC, day ASC)",
+        ],
+    ),
 ];
 
 pub(crate) const TRUNCATE: &[&str] = &[
@@ -102,6 +173,12 @@ pub(crate) const TRUNCATE: &[&str] = &[
     "TRUNCATE TABLE {ks}.aggregates",
     "TRUNCATE TABLE {ks}.analysis_history",
     "TRUNCATE TABLE {ks}.analysis_latest",
+    "TRUNCATE TABLE {ks}.sla_definitions",
+    "TRUNCATE TABLE {ks}.sla_status",
+    "TRUNCATE TABLE {ks}.sla_status_slas",
+    "TRUNCATE TABLE {ks}.sla_violations",
+    "TRUNCATE TABLE {ks}.sla_transitions",
+    "TRUNCATE TABLE {ks}.sla_days",
 ];
 
 pub(crate) const PING: &str = "SELECT release_version FROM system.local";
@@ -158,6 +235,48 @@ pub(crate) fn list_series_analyses() -> String {
     )
 }
 
+// SLA definitions, written `USING TIMESTAMP revision` so that the highest revision wins.
+pub(crate) const INSERT_SLA_DEFINITION: &str = "INSERT INTO {ks}.sla_definitions \
+    (bucket, sla_id, name, revision, deleted, definition) VALUES (0, ?, ?, ?, ?, ?) USING TIMESTAMP ?";
+pub(crate) const GET_SLA_DEFINITION: &str = "SELECT definition, deleted FROM {ks}.sla_definitions WHERE bucket = 0 AND sla_id = ?";
+pub(crate) const ALL_SLA_DEFINITIONS: &str = "SELECT name, definition, deleted FROM {ks}.sla_definitions WHERE bucket = 0";
+pub(crate) const DELETED_SLAS: &str = "SELECT sla_id, deleted FROM {ks}.sla_definitions WHERE bucket = 0 AND sla_id IN ?";
+
+// SLA status: read, merged by the store, written whole `USING TIMESTAMP` above the stored one.
+pub(crate) const SLA_STATUS_COLUMNS: &str = "sla_id, series_id, metric, labels, status, value, since_ms, updated_ms, \
+    probability, probability_at_ms, horizon_ms, likely";
+pub(crate) fn sla_status_state() -> String {
+    format!("SELECT {SLA_STATUS_COLUMNS}, WRITETIME(updated_ms) FROM {{ks}}.sla_status WHERE sla_id = ? AND series_id IN ?")
+}
+pub(crate) fn insert_sla_status() -> String {
+    format!("INSERT INTO {{ks}}.sla_status ({SLA_STATUS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")
+}
+pub(crate) const INSERT_SLA_STATUS_SLA: &str =
+    "INSERT INTO {ks}.sla_status_slas (bucket, sla_id, updated_ms) VALUES (0, ?, ?) USING TIMESTAMP ?";
+pub(crate) fn list_sla_status() -> String {
+    format!("SELECT {SLA_STATUS_COLUMNS} FROM {{ks}}.sla_status WHERE sla_id = ? AND series_id > ? LIMIT ?")
+}
+pub(crate) const NEXT_STATUS_SLAS: &str = "SELECT sla_id FROM {ks}.sla_status_slas WHERE bucket = 0 AND sla_id > ? LIMIT ?";
+pub(crate) const DELETE_SLA_STATUS: &str = "DELETE FROM {ks}.sla_status WHERE sla_id = ?";
+pub(crate) const DELETE_SLA_STATUS_SLA: &str = "DELETE FROM {ks}.sla_status_slas WHERE bucket = 0 AND sla_id = ?";
+
+// SLA violations and transitions, by day, written `USING TIMESTAMP at_ms × 1000`.
+pub(crate) const INSERT_SLA_VIOLATION: &str = "INSERT INTO {ks}.sla_violations \
+    (sla_id, day, at_ms, series_id, metric, labels, value) VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?";
+pub(crate) const INSERT_SLA_TRANSITION: &str = "INSERT INTO {ks}.sla_transitions \
+    (sla_id, day, at_ms, series_id, metric, labels, from_status, to_status, value) \
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?";
+pub(crate) const INSERT_SLA_DAY: &str = "INSERT INTO {ks}.sla_days (sla_id, kind, day, last_ms) VALUES (?, ?, ?, ?) USING TIMESTAMP ?";
+pub(crate) const SLA_DAYS: &str = "SELECT day FROM {ks}.sla_days WHERE sla_id = ? AND kind = ? AND day >= ? AND day <= ?";
+pub(crate) const LIST_SLA_VIOLATIONS: &str = "SELECT sla_id, at_ms, series_id, metric, labels, value FROM {ks}.sla_violations \
+    WHERE sla_id = ? AND day = ? AND (at_ms, series_id) > (?, ?) LIMIT ?";
+pub(crate) const LIST_SLA_TRANSITIONS: &str = "SELECT sla_id, at_ms, series_id, metric, labels, from_status, to_status, value \
+    FROM {ks}.sla_transitions WHERE sla_id = ? AND day = ? AND (at_ms, series_id) > (?, ?) LIMIT ?";
+pub(crate) const SLA_VIOLATION_TIMES: &str =
+    "SELECT at_ms FROM {ks}.sla_violations WHERE sla_id = ? AND day = ? AND at_ms >= ? AND at_ms <= ?";
+pub(crate) const SLA_TRANSITION_TARGETS: &str =
+    "SELECT to_status FROM {ks}.sla_transitions WHERE sla_id = ? AND day = ? AND at_ms >= ? AND at_ms <= ?";
+
 // Retention: full scans (a background job, not a query path), then deletes with a timestamp just
 // below the cutoff so that anything written for a newer event survives.
 pub(crate) const OLD_SERIES: &str = "SELECT metric, series_id FROM {ks}.series WHERE last_seen_ms < ? ALLOW FILTERING";
@@ -174,6 +293,21 @@ pub(crate) const DELETE_ANALYSIS_HISTORY: &str =
     "DELETE FROM {ks}.analysis_history USING TIMESTAMP ? WHERE metric = ? AND series_id = ? AND analyzed_at_ms = ?";
 pub(crate) const OLD_ANALYSIS_LATEST: &str = "SELECT metric, series_id FROM {ks}.analysis_latest WHERE analyzed_at_ms < ? ALLOW FILTERING";
 pub(crate) const DELETE_ANALYSIS_LATEST: &str = "DELETE FROM {ks}.analysis_latest USING TIMESTAMP ? WHERE metric = ? AND series_id = ?";
+
+pub(crate) const OLD_SLA_STATUS: &str = "SELECT sla_id, series_id FROM {ks}.sla_status WHERE updated_ms < ? ALLOW FILTERING";
+pub(crate) const DELETE_OLD_SLA_STATUS: &str = "DELETE FROM {ks}.sla_status USING TIMESTAMP ? WHERE sla_id = ? AND series_id = ?";
+pub(crate) const OLD_STATUS_SLAS: &str = "SELECT sla_id FROM {ks}.sla_status_slas WHERE bucket = 0 AND updated_ms < ? ALLOW FILTERING";
+pub(crate) const DELETE_OLD_STATUS_SLA: &str = "DELETE FROM {ks}.sla_status_slas USING TIMESTAMP ? WHERE bucket = 0 AND sla_id = ?";
+pub(crate) const OLD_SLA_VIOLATIONS: &str = "SELECT sla_id, day, at_ms, series_id FROM {ks}.sla_violations WHERE at_ms < ? ALLOW FILTERING";
+pub(crate) const DELETE_SLA_VIOLATION: &str =
+    "DELETE FROM {ks}.sla_violations USING TIMESTAMP ? WHERE sla_id = ? AND day = ? AND at_ms = ? AND series_id = ?";
+pub(crate) const OLD_SLA_TRANSITIONS: &str =
+    "SELECT sla_id, day, at_ms, series_id FROM {ks}.sla_transitions WHERE at_ms < ? ALLOW FILTERING";
+pub(crate) const DELETE_SLA_TRANSITION: &str =
+    "DELETE FROM {ks}.sla_transitions USING TIMESTAMP ? WHERE sla_id = ? AND day = ? AND at_ms = ? AND series_id = ?";
+/// Days that end at or before the cutoff (`day < floor(cutoff / day)`).
+pub(crate) const OLD_SLA_DAYS: &str = "SELECT sla_id, kind, day FROM {ks}.sla_days WHERE day < ? ALLOW FILTERING";
+pub(crate) const DELETE_SLA_DAY: &str = "DELETE FROM {ks}.sla_days USING TIMESTAMP ? WHERE sla_id = ? AND kind = ? AND day = ?";
 
 /// Substitutes the keyspace (and replication factor) into a statement.
 pub(crate) fn render(template: &str, keyspace: &str, replication_factor: u32) -> String {
@@ -212,6 +346,35 @@ mod tests {
             DELETE_ANALYSIS_HISTORY.into(),
             OLD_ANALYSIS_LATEST.into(),
             DELETE_ANALYSIS_LATEST.into(),
+            INSERT_SLA_DEFINITION.into(),
+            GET_SLA_DEFINITION.into(),
+            ALL_SLA_DEFINITIONS.into(),
+            DELETED_SLAS.into(),
+            sla_status_state(),
+            insert_sla_status(),
+            INSERT_SLA_STATUS_SLA.into(),
+            list_sla_status(),
+            NEXT_STATUS_SLAS.into(),
+            DELETE_SLA_STATUS.into(),
+            DELETE_SLA_STATUS_SLA.into(),
+            INSERT_SLA_VIOLATION.into(),
+            INSERT_SLA_TRANSITION.into(),
+            INSERT_SLA_DAY.into(),
+            SLA_DAYS.into(),
+            LIST_SLA_VIOLATIONS.into(),
+            LIST_SLA_TRANSITIONS.into(),
+            SLA_VIOLATION_TIMES.into(),
+            SLA_TRANSITION_TARGETS.into(),
+            OLD_SLA_STATUS.into(),
+            DELETE_OLD_SLA_STATUS.into(),
+            OLD_STATUS_SLAS.into(),
+            DELETE_OLD_STATUS_SLA.into(),
+            OLD_SLA_VIOLATIONS.into(),
+            DELETE_SLA_VIOLATION.into(),
+            OLD_SLA_TRANSITIONS.into(),
+            DELETE_SLA_TRANSITION.into(),
+            OLD_SLA_DAYS.into(),
+            DELETE_SLA_DAY.into(),
         ];
         all.extend(TRUNCATE.iter().map(|s| s.to_string()));
         all.extend(
@@ -232,6 +395,19 @@ mod tests {
         for column in ANALYSIS_COLUMNS.split(", ").map(str::trim) {
             assert!(
                 MIGRATIONS.iter().any(|(v, s)| *v == 2 && s.iter().all(|t| t.contains(column))),
+                "{column}"
+            );
+        }
+        assert_eq!(insert_sla_status().matches('?').count(), 13);
+        assert_eq!(INSERT_SLA_DEFINITION.matches('?').count(), 6);
+        assert_eq!(INSERT_SLA_VIOLATION.matches('?').count(), 8);
+        assert_eq!(INSERT_SLA_TRANSITION.matches('?').count(), 10);
+        // The status table has every column the store reads and writes.
+        for column in SLA_STATUS_COLUMNS.split(", ").map(str::trim) {
+            assert!(
+                MIGRATIONS
+                    .iter()
+                    .any(|(v, s)| *v == 3 && s.iter().any(|t| t.contains("sla_status (") && t.contains(column))),
                 "{column}"
             );
         }

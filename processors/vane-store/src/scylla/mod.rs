@@ -8,6 +8,9 @@
 mod analysis;
 mod cql;
 mod rows;
+mod sla;
+mod sla_history;
+mod sla_statements;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +23,7 @@ use tokio::sync::OnceCell;
 
 use crate::analysis::{AnalysisQuery, AnalysisRow};
 use crate::model::{AggregateQuery, AggregateRow, Page, Paged, SeriesQuery, SeriesRow};
+use crate::sla::{SlaCounts, SlaDefinitionRow, SlaRangeQuery, SlaStatusRow, SlaStatusUpdate, SlaTransitionRow, SlaViolationRow};
 use crate::{Removed, StoreError};
 
 /// Where the cluster is and which keyspace holds vane's tables.
@@ -109,6 +113,7 @@ struct Prepared {
     delete_analysis_history: PreparedStatement,
     old_analysis_latest: PreparedStatement,
     delete_analysis_latest: PreparedStatement,
+    sla: sla_statements::Statements,
 }
 
 impl ScyllaStore {
@@ -218,6 +223,7 @@ impl ScyllaStore {
             delete_analysis_history: self.prepare("delete analysis", cql::DELETE_ANALYSIS_HISTORY).await?,
             old_analysis_latest: self.prepare("scan old latest analyses", cql::OLD_ANALYSIS_LATEST).await?,
             delete_analysis_latest: self.prepare("delete latest analysis", cql::DELETE_ANALYSIS_LATEST).await?,
+            sla: sla_statements::Statements::prepare(self).await?,
         })
     }
 
@@ -254,6 +260,50 @@ impl ScyllaStore {
 
     pub async fn list_aggregates(&self, query: &AggregateQuery, page: &Page) -> Result<Paged<AggregateRow>, StoreError> {
         rows::list_aggregates(self, query, page).await
+    }
+
+    pub async fn upsert_sla_definitions(&self, rows: &[SlaDefinitionRow]) -> Result<(), StoreError> {
+        sla::upsert_definitions(self, rows).await
+    }
+
+    pub async fn get_sla(&self, id_or_name: &str) -> Result<Option<SlaDefinitionRow>, StoreError> {
+        sla::get_definition(self, id_or_name).await
+    }
+
+    pub async fn list_slas(&self, include_deleted: bool) -> Result<Vec<SlaDefinitionRow>, StoreError> {
+        sla::list_definitions(self, include_deleted).await
+    }
+
+    pub async fn upsert_sla_status(&self, updates: &[SlaStatusUpdate]) -> Result<(), StoreError> {
+        sla::upsert_status(self, updates).await
+    }
+
+    pub async fn delete_sla_status(&self, sla_id: &str) -> Result<(), StoreError> {
+        sla::delete_status(self, sla_id).await
+    }
+
+    pub async fn list_sla_status(&self, sla_id: Option<&str>, page: &Page) -> Result<Paged<SlaStatusRow>, StoreError> {
+        sla::list_status(self, sla_id, page).await
+    }
+
+    pub async fn upsert_sla_violations(&self, rows: &[SlaViolationRow]) -> Result<(), StoreError> {
+        sla_history::upsert_violations(self, rows).await
+    }
+
+    pub async fn upsert_sla_transitions(&self, rows: &[SlaTransitionRow]) -> Result<(), StoreError> {
+        sla_history::upsert_transitions(self, rows).await
+    }
+
+    pub async fn list_sla_violations(&self, query: &SlaRangeQuery, page: &Page) -> Result<Paged<SlaViolationRow>, StoreError> {
+        sla_history::list_violations(self, query, page).await
+    }
+
+    pub async fn list_sla_transitions(&self, query: &SlaRangeQuery, page: &Page) -> Result<Paged<SlaTransitionRow>, StoreError> {
+        sla_history::list_transitions(self, query, page).await
+    }
+
+    pub async fn sla_counts(&self, query: &SlaRangeQuery, timeslice_ms: i64) -> Result<SlaCounts, StoreError> {
+        sla_history::counts(self, query, timeslice_ms).await
     }
 
     pub async fn delete_older_than(&self, cutoff_ms: i64) -> Result<Removed, StoreError> {

@@ -343,14 +343,19 @@ pub(super) async fn delete_older_than(store: &ScyllaStore, cutoff_ms: i64) -> Re
         .collect();
     write_batches(store, "delete aggregates", &prepared.delete_aggregate, vec![deletes]).await?;
     let analyses = super::analysis::delete_older_than(store, cutoff_ms).await?;
+    let sla_status = super::sla::delete_older_than(store, cutoff_ms).await?;
+    let (sla_violations, sla_transitions) = super::sla_history::delete_older_than(store, cutoff_ms).await?;
     Ok(Removed {
         series,
         aggregates,
         analyses,
+        sla_status,
+        sla_violations,
+        sla_transitions,
     })
 }
 
-/// Every row of a multi-page query.
+/// Every row of a multi-page query whose one value is the cutoff.
 pub(super) async fn scan<R>(
     store: &ScyllaStore,
     what: &'static str,
@@ -360,12 +365,26 @@ pub(super) async fn scan<R>(
 where
     R: for<'frame, 'metadata> scylla::deserialize::row::DeserializeRow<'frame, 'metadata>,
 {
+    scan_with(store, what, statement, (cutoff_ms,)).await
+}
+
+/// Every row of a multi-page query.
+pub(super) async fn scan_with<R, V>(
+    store: &ScyllaStore,
+    what: &'static str,
+    statement: &PreparedStatement,
+    values: V,
+) -> Result<Vec<R>, StoreError>
+where
+    R: for<'frame, 'metadata> scylla::deserialize::row::DeserializeRow<'frame, 'metadata>,
+    V: SerializeRow,
+{
     let mut out = Vec::new();
     let mut paging = PagingState::start();
     loop {
         let (result, next) = store
             .session
-            .execute_single_page(statement, (cutoff_ms,), paging)
+            .execute_single_page(statement, &values, paging)
             .await
             .map_err(|source| StoreError::execute(what, source))?;
         let rows = result.into_rows_result().map_err(|e| StoreError::result(what, e))?;

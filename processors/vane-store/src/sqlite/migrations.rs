@@ -70,6 +70,57 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         PRIMARY KEY (metric, series_id)
     );",
     ),
+    // SLAs. Definitions are few (hundreds) and read whole; the history tables are keyed so that
+    // one SLA's rows in a time range are one index range, with an index by time for retention.
+    (
+        3,
+        "CREATE TABLE sla_definitions (
+        sla_id     TEXT    NOT NULL PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        revision   INTEGER NOT NULL,
+        deleted    INTEGER NOT NULL, -- 0 or 1
+        definition TEXT    NOT NULL  -- JSON vane_core::sla::SlaDefinition
+    );
+    CREATE INDEX sla_definitions_by_name ON sla_definitions (name, deleted);
+    CREATE TABLE sla_status (
+        sla_id            TEXT    NOT NULL,
+        series_id         TEXT    NOT NULL,
+        metric            TEXT    NOT NULL,
+        labels            TEXT    NOT NULL, -- JSON object, keys sorted
+        status            TEXT    NOT NULL, -- SlaStatus::as_str
+        value             REAL,
+        since_ms          INTEGER NOT NULL,
+        updated_ms        INTEGER NOT NULL,
+        probability       REAL,
+        probability_at_ms INTEGER,
+        horizon_ms        INTEGER,
+        likely            INTEGER NOT NULL, -- 0 or 1
+        PRIMARY KEY (sla_id, series_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX sla_status_by_time ON sla_status (updated_ms);
+    CREATE TABLE sla_violations (
+        sla_id    TEXT    NOT NULL,
+        at_ms     INTEGER NOT NULL,
+        series_id TEXT    NOT NULL,
+        metric    TEXT    NOT NULL,
+        labels    TEXT    NOT NULL,
+        value     REAL, -- NULL for a NaN sample
+        PRIMARY KEY (sla_id, at_ms, series_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX sla_violations_by_time ON sla_violations (at_ms);
+    CREATE TABLE sla_transitions (
+        sla_id      TEXT    NOT NULL,
+        at_ms       INTEGER NOT NULL,
+        series_id   TEXT    NOT NULL,
+        metric      TEXT    NOT NULL,
+        labels      TEXT    NOT NULL,
+        from_status TEXT,            -- NULL for a series' first status
+        to_status   TEXT    NOT NULL,
+        value       REAL,
+        PRIMARY KEY (sla_id, at_ms, series_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX sla_transitions_by_time ON sla_transitions (at_ms);",
+    ),
 ];
 
 /// The newest schema this build knows.
@@ -148,13 +199,21 @@ mod tests {
             .unwrap();
         assert_eq!(current(&conn).unwrap(), 1);
         assert_eq!(migrate(&mut conn).unwrap(), latest());
-        assert!(latest() >= 2);
+        assert!(latest() >= 3);
         let kept: i64 = conn.query_row("SELECT count(*) FROM series", [], |row| row.get(0)).unwrap();
         assert_eq!(kept, 1);
-        let empty: i64 = conn
-            .query_row("SELECT count(*) FROM analysis_latest", [], |row| row.get(0))
-            .unwrap();
-        assert_eq!(empty, 0);
+        for table in [
+            "analysis_latest",
+            "sla_definitions",
+            "sla_status",
+            "sla_violations",
+            "sla_transitions",
+        ] {
+            let empty: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| row.get(0))
+                .unwrap();
+            assert_eq!(empty, 0, "{table}");
+        }
     }
 
     #[test]

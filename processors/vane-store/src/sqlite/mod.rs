@@ -10,6 +10,7 @@
 mod analysis;
 mod migrations;
 mod rows;
+mod sla;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +21,7 @@ use tokio::sync::Semaphore;
 
 use crate::analysis::{AnalysisQuery, AnalysisRow};
 use crate::model::{AggregateQuery, AggregateRow, Page, Paged, SeriesQuery, SeriesRow};
+use crate::sla::{SlaCounts, SlaDefinitionRow, SlaRangeQuery, SlaStatusRow, SlaStatusUpdate, SlaTransitionRow, SlaViolationRow};
 use crate::{Removed, StoreError};
 
 /// Reader connections: queries run concurrently up to this many.
@@ -110,6 +112,60 @@ impl SqliteStore {
     pub async fn list_analyses(&self, query: &AnalysisQuery, page: &Page) -> Result<Paged<AnalysisRow>, StoreError> {
         let (query, page) = (query.clone(), page.clone());
         self.read(move |conn| analysis::list_analyses(conn, &query, &page)).await
+    }
+
+    pub async fn upsert_sla_definitions(&self, rows: &[SlaDefinitionRow]) -> Result<(), StoreError> {
+        let rows = rows.to_vec();
+        self.write(move |conn| sla::upsert_definitions(conn, &rows)).await
+    }
+
+    pub async fn get_sla(&self, id_or_name: &str) -> Result<Option<SlaDefinitionRow>, StoreError> {
+        let key = id_or_name.to_string();
+        self.read(move |conn| sla::get_definition(conn, &key)).await
+    }
+
+    pub async fn list_slas(&self, include_deleted: bool) -> Result<Vec<SlaDefinitionRow>, StoreError> {
+        self.read(move |conn| sla::list_definitions(conn, include_deleted)).await
+    }
+
+    pub async fn upsert_sla_status(&self, updates: &[SlaStatusUpdate]) -> Result<(), StoreError> {
+        let updates = updates.to_vec();
+        self.write(move |conn| sla::upsert_status(conn, &updates)).await
+    }
+
+    pub async fn delete_sla_status(&self, sla_id: &str) -> Result<(), StoreError> {
+        let sla_id = sla_id.to_string();
+        self.write(move |conn| sla::delete_status(conn, &sla_id)).await
+    }
+
+    pub async fn list_sla_status(&self, sla_id: Option<&str>, page: &Page) -> Result<Paged<SlaStatusRow>, StoreError> {
+        let (sla_id, page) = (sla_id.map(str::to_string), page.clone());
+        self.read(move |conn| sla::list_status(conn, sla_id.as_deref(), &page)).await
+    }
+
+    pub async fn upsert_sla_violations(&self, rows: &[SlaViolationRow]) -> Result<(), StoreError> {
+        let rows = rows.to_vec();
+        self.write(move |conn| sla::upsert_violations(conn, &rows)).await
+    }
+
+    pub async fn upsert_sla_transitions(&self, rows: &[SlaTransitionRow]) -> Result<(), StoreError> {
+        let rows = rows.to_vec();
+        self.write(move |conn| sla::upsert_transitions(conn, &rows)).await
+    }
+
+    pub async fn list_sla_violations(&self, query: &SlaRangeQuery, page: &Page) -> Result<Paged<SlaViolationRow>, StoreError> {
+        let (query, page) = (query.clone(), page.clone());
+        self.read(move |conn| sla::list_violations(conn, &query, &page)).await
+    }
+
+    pub async fn list_sla_transitions(&self, query: &SlaRangeQuery, page: &Page) -> Result<Paged<SlaTransitionRow>, StoreError> {
+        let (query, page) = (query.clone(), page.clone());
+        self.read(move |conn| sla::list_transitions(conn, &query, &page)).await
+    }
+
+    pub async fn sla_counts(&self, query: &SlaRangeQuery, timeslice_ms: i64) -> Result<SlaCounts, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| sla::counts(conn, &query, timeslice_ms)).await
     }
 
     pub async fn wipe(&self) -> Result<(), StoreError> {

@@ -206,6 +206,7 @@ pub(crate) fn wipe(conn: &mut Connection) -> Result<(), StoreError> {
     tx.execute("DELETE FROM series", [])?;
     tx.execute("DELETE FROM aggregates", [])?;
     super::analysis::wipe(&tx)?;
+    super::sla::wipe(&tx)?;
     tx.commit()?;
     Ok(())
 }
@@ -215,10 +216,14 @@ pub(crate) fn delete_older_than(conn: &mut Connection, cutoff_ms: i64) -> Result
     let series = tx.execute("DELETE FROM series WHERE last_seen_ms < ?1", [cutoff_ms])?;
     let aggregates = tx.execute("DELETE FROM aggregates WHERE as_of_ms < ?1", [cutoff_ms])?;
     let analyses = super::analysis::delete_older_than(&tx, cutoff_ms)?;
+    let (sla_status, sla_violations, sla_transitions) = super::sla::delete_older_than(&tx, cutoff_ms)?;
     tx.commit()?;
     Ok(Removed {
         series: series as u64,
         aggregates: aggregates as u64,
         analyses,
+        sla_status,
+        sla_violations,
+        sla_transitions,
     })
 }
