@@ -1,20 +1,24 @@
-//! From a batch of `SeriesAggregates` and `SeriesAnalysis` records to read-model rows,
+//! From a batch of `SeriesAggregates`, `SeriesAnalysis` and SLA records to read-model rows,
 //! coalesced: one aggregates row per (series, window) with the highest version, one catalog row
 //! per series with the earliest first and latest last sighting, every analysis for the history
-//! but the per-point arrays of the newest analysis of each series only. Pure.
+//! but the per-point arrays of the newest analysis of each series only; SLA rows in record order
+//! (the store applies status updates in order). Pure.
 
 use std::collections::{BTreeMap, HashMap};
 
-use vane_events::{Codec, EventsError, SeriesAggregatesEvent, SeriesAnalysisEvent};
+use vane_events::{Codec, EventsError, SeriesAggregatesEvent, SeriesAnalysisEvent, SlaDefinitionEvent, SlaEvent};
 use vane_store::{AggregateRow, AnalysisRow, SeriesRow};
 use vane_stream::{Record, topics};
 
 use crate::analysis_rows::analysis_row;
+use crate::sla_rows::SlaRows;
 
 /// The decoders of the topics the projector reads.
 pub struct Codecs {
     aggregates: Codec<SeriesAggregatesEvent>,
     analyses: Codec<SeriesAnalysisEvent>,
+    sla_definitions: Codec<SlaDefinitionEvent>,
+    sla_events: Codec<SlaEvent>,
 }
 
 impl Codecs {
@@ -22,6 +26,8 @@ impl Codecs {
         Ok(Codecs {
             aggregates: Codec::new()?,
             analyses: Codec::new()?,
+            sla_definitions: Codec::new()?,
+            sla_events: Codec::new()?,
         })
     }
 }
@@ -32,6 +38,7 @@ pub struct Batch {
     pub series: Vec<SeriesRow>,
     pub aggregates: Vec<AggregateRow>,
     pub analyses: Vec<AnalysisRow>,
+    pub sla: SlaRows,
     pub rejected: Vec<(Record, String)>,
     pub next_offsets: Vec<((String, u32), u64)>,
 }
@@ -39,18 +46,38 @@ pub struct Batch {
 impl Batch {
     /// Rows written by this batch.
     pub fn rows(&self) -> usize {
-        self.series.len() + self.aggregates.len() + self.analyses.len()
+        self.series.len() + self.aggregates.len() + self.analyses.len() + self.sla.len()
     }
 
     pub fn from_records(codecs: &Codecs, records: &[Record]) -> Batch {
         let mut series: HashMap<String, SeriesRow> = HashMap::new();
         let mut aggregates: HashMap<(String, String), AggregateRow> = HashMap::new();
         let mut analyses: Vec<AnalysisRow> = Vec::new();
+        let mut sla = SlaRows::default();
         let mut next: BTreeMap<(String, u32), u64> = BTreeMap::new();
         let mut rejected = Vec::new();
         for record in records {
             let entry = next.entry((record.topic.clone(), record.partition)).or_default();
             *entry = (*entry).max(record.offset + 1);
+            if record.topic == topics::SLA_DEFINITIONS || record.topic == topics::SLA_EVENTS {
+                let added = if record.topic == topics::SLA_DEFINITIONS {
+                    codecs
+                        .sla_definitions
+                        .decode(&record.value)
+                        .map_err(|e| e.to_string())
+                        .and_then(|event| sla.add_definition(event))
+                } else {
+                    codecs
+                        .sla_events
+                        .decode(&record.value)
+                        .map_err(|e| e.to_string())
+                        .and_then(|event| sla.add_event(event))
+                };
+                if let Err(reason) = added {
+                    rejected.push((record.clone(), reason));
+                }
+                continue;
+            }
             if record.topic == topics::METRICS_ANALYTICS {
                 match codecs
                     .analyses
@@ -124,6 +151,7 @@ impl Batch {
             series: series.into_values().collect(),
             aggregates: aggregates.into_values().collect(),
             analyses,
+            sla,
             rejected,
             next_offsets: next.into_iter().collect(),
         }
