@@ -55,6 +55,9 @@ impl SlaRows {
                     value: event.value,
                     at_ms: event.at_ms,
                 };
+                // A status event whose previous status is its own status refreshes the current
+                // value (the worker sends one now and then); only a change is a transition.
+                let refresh = event.previous == Some(event.status);
                 let transition = SlaTransitionRow {
                     sla_id: event.sla_id,
                     at_ms: event.at_ms,
@@ -68,7 +71,9 @@ impl SlaRows {
                 update.validate().map_err(|error| error.to_string())?;
                 transition.validate().map_err(|error| error.to_string())?;
                 self.status.push(update);
-                self.transitions.push(transition);
+                if !refresh {
+                    self.transitions.push(transition);
+                }
             }
             SlaEventKind::Violation => {
                 let row = SlaViolationRow {
@@ -136,6 +141,15 @@ mod tests {
     #[test]
     fn a_status_event_is_an_update_and_a_transition() {
         let mut rows = SlaRows::default();
+        let mut refresh = event(SlaEventKind::Status, SlaStatus::Ok);
+        refresh.previous = Some(SlaStatus::Ok);
+        let mut refreshed = SlaRows::default();
+        refreshed.add_event(refresh).unwrap();
+        assert_eq!(
+            (refreshed.status.len(), refreshed.transitions.len()),
+            (1, 0),
+            "a refresh is no transition"
+        );
         rows.add_event(event(SlaEventKind::Status, SlaStatus::Violated)).unwrap();
         assert_eq!(rows.len(), 2);
         let SlaStatusUpdate::Status {

@@ -49,7 +49,13 @@ impl Default for SlaConfig {
 struct Watched {
     sla: Arc<ActiveSla>,
     state: Option<SlaSeriesState>,
+    /// Sample time of the last status event sent (the read model's current value).
+    reported_at_ms: i64,
 }
+
+/// How often a series' current value is refreshed in the status read model (a status event with
+/// an unchanged status) while its status stays the same.
+const VALUE_REFRESH_MS: i64 = 30_000;
 
 struct SeriesEntry {
     metric: String,
@@ -169,6 +175,7 @@ impl SlaProcessor {
             let Some(state) = watched.state.as_ref() else { continue };
             if let Some(transition) = judgement.transition {
                 emit.transition(&watched.sla, state, transition, Some(sample.value), previous_since);
+                watched.reported_at_ms = transition.at_ms;
             }
             if judgement.violating {
                 emit.event(
@@ -267,7 +274,11 @@ fn rematch(entry: &mut SeriesEntry, matching: Vec<Arc<ActiveSla>>) {
         .into_iter()
         .map(|sla| {
             let state = old.remove(&sla.definition.id);
-            Watched { sla, state }
+            Watched {
+                sla,
+                state,
+                reported_at_ms: 0,
+            }
         })
         .collect();
 }
@@ -404,6 +415,17 @@ impl Processor for SlaProcessor {
                 if let Some(t) = evaluate::silence(state, now_ms, self.config.no_data_after_ms) {
                     emit.event(&watched.sla, state, SlaEventKind::Status, t.at_ms, None, t.from);
                     changed = true;
+                } else if state.status != SlaStatus::NoData && state.last_at_ms - watched.reported_at_ms >= VALUE_REFRESH_MS {
+                    // Same status, newer value: previous = status marks a refresh, not a change.
+                    emit.event(
+                        &watched.sla,
+                        state,
+                        SlaEventKind::Status,
+                        state.last_at_ms,
+                        state.last_value,
+                        Some(state.status),
+                    );
+                    watched.reported_at_ms = state.last_at_ms;
                 }
             }
             if changed {

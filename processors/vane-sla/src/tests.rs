@@ -218,8 +218,17 @@ fn a_silent_series_becomes_no_data_and_unwatched_series_are_ignored() {
     let mut out = Vec::new();
     p.punctuate(START + 30_000, &mut out);
     assert!(out.is_empty());
-    p.punctuate(START + 61_000, &mut out);
-    p.end_batch(START + 61_000, &mut out);
+    // A newer sample in the same status: the next punctuation refreshes the current value.
+    batch(&mut p, &[sample(START + 40_000, 160.0, 1)], START + 40_000);
+    p.punctuate(START + 45_000, &mut out);
+    let refreshed = split(&p, std::mem::take(&mut out));
+    assert_eq!(kinds(&refreshed.events), [(SlaEventKind::Status, SlaStatus::Violated)]);
+    assert_eq!(refreshed.events[0].previous, Some(SlaStatus::Violated));
+    assert_eq!(refreshed.events[0].value, Some(160.0));
+    p.punctuate(START + 50_000, &mut out);
+    assert!(out.is_empty(), "once per value");
+    p.punctuate(START + 101_000, &mut out);
+    p.end_batch(START + 101_000, &mut out);
     let silent = split(&p, out);
     assert_eq!(kinds(&silent.events), [(SlaEventKind::Status, SlaStatus::NoData)]);
     assert_eq!(silent.events[0].previous, Some(SlaStatus::Violated));

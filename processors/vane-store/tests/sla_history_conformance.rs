@@ -168,8 +168,10 @@ conformance!(retention_and_wipe_cover_the_sla_models, |store: Store| async move 
     store.upsert_sla_definitions(&[definition("s", "s", 1, false)]).await.unwrap();
     store
         .upsert_sla_status(&[
-            status("s", 1, SlaStatus::Ok, Some(1.0), old),
+            status("s", 1, SlaStatus::NoData, Some(1.0), old),
             status("s", 2, SlaStatus::Violated, Some(1.0), fresh),
+            // Ok since long ago: still the current status, kept.
+            status("s", 3, SlaStatus::Ok, Some(1.0), old),
         ])
         .await
         .unwrap();
@@ -202,7 +204,7 @@ conformance!(retention_and_wipe_cover_the_sla_models, |store: Store| async move 
             .iter()
             .map(|r| r.series_id.clone())
             .collect::<Vec<_>>(),
-        [id(2)]
+        [id(2), id(3)]
     );
     let left = violations(&store, &range("s", None, None), 10).await;
     assert_eq!(left.iter().map(|r| r.at_ms).collect::<Vec<_>>(), [cutoff, fresh]);

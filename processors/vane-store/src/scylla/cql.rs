@@ -294,10 +294,9 @@ pub(crate) const DELETE_ANALYSIS_HISTORY: &str =
 pub(crate) const OLD_ANALYSIS_LATEST: &str = "SELECT metric, series_id FROM {ks}.analysis_latest WHERE analyzed_at_ms < ? ALLOW FILTERING";
 pub(crate) const DELETE_ANALYSIS_LATEST: &str = "DELETE FROM {ks}.analysis_latest USING TIMESTAMP ? WHERE metric = ? AND series_id = ?";
 
-pub(crate) const OLD_SLA_STATUS: &str = "SELECT sla_id, series_id FROM {ks}.sla_status WHERE updated_ms < ? ALLOW FILTERING";
+pub(crate) const OLD_SLA_STATUS: &str =
+    "SELECT sla_id, series_id FROM {ks}.sla_status WHERE updated_ms < ? AND status = 'no_data' ALLOW FILTERING";
 pub(crate) const DELETE_OLD_SLA_STATUS: &str = "DELETE FROM {ks}.sla_status USING TIMESTAMP ? WHERE sla_id = ? AND series_id = ?";
-pub(crate) const OLD_STATUS_SLAS: &str = "SELECT sla_id FROM {ks}.sla_status_slas WHERE bucket = 0 AND updated_ms < ? ALLOW FILTERING";
-pub(crate) const DELETE_OLD_STATUS_SLA: &str = "DELETE FROM {ks}.sla_status_slas USING TIMESTAMP ? WHERE bucket = 0 AND sla_id = ?";
 pub(crate) const OLD_SLA_VIOLATIONS: &str = "SELECT sla_id, day, at_ms, series_id FROM {ks}.sla_violations WHERE at_ms < ? ALLOW FILTERING";
 pub(crate) const DELETE_SLA_VIOLATION: &str =
     "DELETE FROM {ks}.sla_violations USING TIMESTAMP ? WHERE sla_id = ? AND day = ? AND at_ms = ? AND series_id = ?";
@@ -367,8 +366,6 @@ mod tests {
             SLA_TRANSITION_TARGETS.into(),
             OLD_SLA_STATUS.into(),
             DELETE_OLD_SLA_STATUS.into(),
-            OLD_STATUS_SLAS.into(),
-            DELETE_OLD_STATUS_SLA.into(),
             OLD_SLA_VIOLATIONS.into(),
             DELETE_SLA_VIOLATION.into(),
             OLD_SLA_TRANSITIONS.into(),

@@ -374,15 +374,8 @@ pub(super) async fn delete_older_than(store: &ScyllaStore, cutoff_ms: i64) -> Re
     let removed = old.len() as u64;
     let deletes = old.into_iter().map(|(sla, id)| (tombstone, sla, id)).collect();
     write_batches(store, "delete old SLA status", &prepared.sla.delete_old_status, vec![deletes]).await?;
-    let old: Vec<(String,)> = scan(store, "scan old SLAs with status", &prepared.sla.old_status_slas, cutoff_ms).await?;
-    let deletes = old.into_iter().map(|(sla,)| (tombstone, sla)).collect();
-    write_batches(
-        store,
-        "delete old SLAs with status",
-        &prepared.sla.delete_old_status_sla,
-        vec![deletes],
-    )
-    .await?;
+    // `sla_status_slas` keeps its entry: the SLA may still have rows that stay current (ok or
+    // violated for longer than the retention); it goes with the SLA (`delete_sla_status`).
     Ok(removed)
 }
 

@@ -362,10 +362,14 @@ fn parse_labels(series_id: &str, json: &str) -> Result<Labels, StoreError> {
     serde_json::from_str(json).map_err(|error| StoreError::Corrupt(format!("labels of series {series_id}: {error}")))
 }
 
-/// Retention: status rows last updated, and violations and transitions that happened, before the
-/// cutoff; definitions stay. Returns `(status, violations, transitions)` removed.
+/// Retention: status rows that went `no data` before the cutoff (a series that stays ok or
+/// violated sends no new status, so its row stays current), and violations and transitions that
+/// happened before it; definitions stay. Returns `(status, violations, transitions)` removed.
 pub(crate) fn delete_older_than(tx: &Transaction<'_>, cutoff_ms: i64) -> Result<(u64, u64, u64), StoreError> {
-    let status = tx.execute("DELETE FROM sla_status WHERE updated_ms < ?1", [cutoff_ms])?;
+    let status = tx.execute(
+        "DELETE FROM sla_status WHERE updated_ms < ?1 AND status = ?2",
+        params![cutoff_ms, SlaStatus::NoData.as_str()],
+    )?;
     let violations = tx.execute("DELETE FROM sla_violations WHERE at_ms < ?1", [cutoff_ms])?;
     let transitions = tx.execute("DELETE FROM sla_transitions WHERE at_ms < ?1", [cutoff_ms])?;
     Ok((status as u64, violations as u64, transitions as u64))
