@@ -1,5 +1,6 @@
 //! `vane query <what>`: the flags, and [`run_query`], which calls the API and returns exactly what
-//! to print (a JSON array with `--json`, aligned tables otherwise).
+//! to print (a JSON array with `--json`, aligned tables otherwise). The SLA kinds (`sla`,
+//! `violations`, `budget`) are answered by [`crate::sla_cli`].
 //!
 //! The binary flattens [`QueryArgs`] into its `query` subcommand and prints the string; errors
 //! come back as [`ApiError`]s whose messages are written for the user. [`run_query`] reads the
@@ -37,6 +38,12 @@ pub enum QueryKind {
     /// Forecasts with prediction intervals (needs --metric): the latest per series, or every
     /// analysis that ran in the time range.
     Forecast,
+    /// The live status of every series under an SLA (--sla), or under every SLA.
+    Sla,
+    /// The violating samples of an SLA (needs --sla) in the time range (default: all kept).
+    Violations,
+    /// The error budget and burn rates of an SLA (--sla), or of every SLA.
+    Budget,
 }
 
 impl QueryKind {
@@ -50,6 +57,9 @@ impl QueryKind {
             QueryKind::Trend => "trend",
             QueryKind::Autocorrelation => "autocorrelation",
             QueryKind::Forecast => "forecast",
+            QueryKind::Sla => "sla",
+            QueryKind::Violations => "violations",
+            QueryKind::Budget => "budget",
         }
     }
 }
@@ -67,6 +77,9 @@ pub struct QueryArgs {
     /// regexes are fully anchored). Repeat to AND several.
     #[arg(long = "label", value_name = "MATCHER", value_parser = parse_matcher)]
     pub labels: Vec<Matcher>,
+    /// The SLA, by id or name (sla, violations, budget).
+    #[arg(long, value_name = "ID|NAME")]
+    pub sla: Option<String>,
     /// Aggregate window, e.g. 1h (default: every window).
     #[arg(long)]
     pub window: Option<String>,
@@ -87,16 +100,16 @@ pub struct QueryArgs {
     pub json: bool,
 }
 
-fn parse_matcher(text: &str) -> Result<Matcher, String> {
+pub(crate) fn parse_matcher(text: &str) -> Result<Matcher, String> {
     Matcher::parse(text).map_err(|error| error.to_string())
 }
 
-fn parse_since(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_since(text: &str) -> Result<Duration, String> {
     vane_core::time::parse_duration(text).map_err(|_| format!("{text:?} is not a duration such as 6h, 30m or 7d"))
 }
 
 /// Unix milliseconds (digits only), or RFC 3339.
-fn parse_time(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_time(text: &str) -> Result<i64, String> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text.parse().map_err(|_| format!("{text:?} is too large for Unix milliseconds"));
@@ -107,7 +120,7 @@ fn parse_time(text: &str) -> Result<i64, String> {
 /// The range's bounds as the API takes them, Unix milliseconds with 0 for unbounded: `--since D`
 /// is `(now - D, unbounded)`. A given bound is never 0 (it would read as unbounded, and with no
 /// bound at all the API answers the latest analyses instead of a range).
-fn time_range(args: &QueryArgs, now_ms: i64) -> Result<(i64, i64), ApiError> {
+pub(crate) fn time_range(args: &QueryArgs, now_ms: i64) -> Result<(i64, i64), ApiError> {
     let (from, to) = match args.since {
         Some(since) => {
             let since_ms = i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
@@ -128,7 +141,7 @@ fn time_range(args: &QueryArgs, now_ms: i64) -> Result<(i64, i64), ApiError> {
     Ok((wire(from), wire(to)))
 }
 
-fn has_time_range(args: &QueryArgs) -> bool {
+pub(crate) fn has_time_range(args: &QueryArgs) -> bool {
     args.since.is_some() || args.from.is_some() || args.to.is_some()
 }
 
@@ -145,8 +158,14 @@ pub async fn run_query_at(args: &QueryArgs, now_ms: i64) -> Result<String, ApiEr
     if args.window.is_some() && args.what != QueryKind::Aggregates {
         return Err(ApiError::InvalidArgument("--window applies to aggregates only".into()));
     }
+    if args.sla.is_some() && !matches!(args.what, QueryKind::Sla | QueryKind::Violations | QueryKind::Budget) {
+        return Err(ApiError::InvalidArgument(
+            "--sla applies to `vane query sla`, `violations` and `budget` only".into(),
+        ));
+    }
     let json = args.json;
     match args.what {
+        QueryKind::Sla | QueryKind::Violations | QueryKind::Budget => crate::sla_cli::run_query(args, now_ms).await,
         QueryKind::Series => {
             if has_time_range(args) {
                 return Err(ApiError::InvalidArgument(

@@ -1,14 +1,17 @@
-//! A thin client over the generated one: connects with a clear error when nothing listens, and
-//! reads whole listings page by page, each page one call with its own deadline.
+//! Thin clients over the generated ones ([`Client`] for the metrics queries, [`SlaClient`] for
+//! the SLA manager): connect with a clear error when nothing listens, and read whole listings page
+//! by page, each page one call with its own deadline.
 
 use std::time::Duration;
 
+use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Streaming};
 
 use crate::ApiError;
 use crate::pb;
 use crate::pb::metrics_query_client::MetricsQueryClient;
+use crate::pb::sla_client::SlaClient as GeneratedSlaClient;
 
 /// Rows per call when a client reads a whole listing.
 const CLIENT_PAGE: u32 = 1_000;
@@ -41,24 +44,29 @@ pub fn endpoint_uri(addr: &str) -> String {
     }
 }
 
+/// A channel to the API at `addr` (`host:port`, with or without `http://`).
+async fn connect_channel(addr: &str) -> Result<Channel, ApiError> {
+    let uri = endpoint_uri(addr);
+    let endpoint = Endpoint::from_shared(uri.clone()).map_err(|error| ApiError::BadAddress {
+        addr: addr.to_string(),
+        reason: error.to_string(),
+    })?;
+    endpoint
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .map_err(|source| ApiError::Unreachable {
+            addr: uri,
+            cause: crate::error::root_cause(&source),
+            source,
+        })
+}
+
 impl Client {
     /// Connects to the API at `addr` (`host:port`, with or without `http://`).
     pub async fn connect(addr: &str) -> Result<Client, ApiError> {
-        let uri = endpoint_uri(addr);
-        let endpoint = Endpoint::from_shared(uri.clone()).map_err(|error| ApiError::BadAddress {
-            addr: addr.to_string(),
-            reason: error.to_string(),
-        })?;
-        let channel = endpoint
-            .connect_timeout(CONNECT_TIMEOUT)
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .map_err(|source| ApiError::Unreachable {
-                addr: uri,
-                cause: crate::error::root_cause(&source),
-                source,
-            })?;
+        let channel = connect_channel(addr).await?;
         Ok(Client {
             inner: MetricsQueryClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES),
         })
@@ -159,6 +167,110 @@ impl Client {
 
     /// The generated client, for calls this wrapper does not cover.
     pub fn raw(&mut self) -> &mut MetricsQueryClient<Channel> {
+        &mut self.inner
+    }
+}
+
+/// A connected SLA client, with the admin token for changes when one is given.
+#[derive(Debug, Clone)]
+pub struct SlaClient {
+    inner: GeneratedSlaClient<Channel>,
+    admin_token: Option<String>,
+}
+
+impl SlaClient {
+    /// Connects to the API at `addr`; `admin_token` is sent with changes only.
+    pub async fn connect(addr: &str, admin_token: Option<String>) -> Result<SlaClient, ApiError> {
+        let channel = connect_channel(addr).await?;
+        Ok(SlaClient {
+            inner: GeneratedSlaClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            admin_token,
+        })
+    }
+
+    /// A change's call: its deadline and, when there is one, the admin token.
+    fn change<T: Clone>(&self, request: &T) -> Result<Request<T>, ApiError> {
+        let mut call = call(request);
+        if let Some(token) = &self.admin_token {
+            let value = MetadataValue::try_from(format!("Bearer {}", token.trim()))
+                .map_err(|_| ApiError::InvalidArgument("the admin token must be printable ASCII".into()))?;
+            call.metadata_mut().insert("authorization", value);
+        }
+        Ok(call)
+    }
+
+    pub async fn create(&mut self, request: pb::CreateSlaRequest) -> Result<pb::SlaDefinition, ApiError> {
+        let call = self.change(&request)?;
+        Ok(self.inner.create_sla(call).await?.into_inner())
+    }
+
+    pub async fn update(&mut self, request: pb::UpdateSlaRequest) -> Result<pb::SlaDefinition, ApiError> {
+        let call = self.change(&request)?;
+        Ok(self.inner.update_sla(call).await?.into_inner())
+    }
+
+    pub async fn delete(&mut self, request: pb::DeleteSlaRequest) -> Result<pb::SlaDefinition, ApiError> {
+        let call = self.change(&request)?;
+        Ok(self.inner.delete_sla(call).await?.into_inner())
+    }
+
+    pub async fn get(&mut self, sla: &str) -> Result<pb::SlaDefinition, ApiError> {
+        let request = pb::SlaRef { sla: sla.to_string() };
+        Ok(self.inner.get_sla(call(&request)).await?.into_inner())
+    }
+
+    pub async fn list(&mut self, include_deleted: bool) -> Result<Vec<pb::SlaDefinition>, ApiError> {
+        let request = pb::ListSlasRequest { include_deleted };
+        let mut stream = self.inner.list_slas(call(&request)).await?.into_inner();
+        let mut rows = Vec::new();
+        while let Some(row) = stream.message().await? {
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+
+    /// The status of every series under `sla` (empty: every SLA), however many pages it takes.
+    pub async fn all_status(&mut self, sla: &str) -> Result<Vec<pb::SeriesStatus>, ApiError> {
+        let mut request = pb::ListSlaStatusRequest {
+            sla: sla.to_string(),
+            page_size: CLIENT_PAGE,
+            page_token: String::new(),
+        };
+        let mut rows = Vec::new();
+        loop {
+            let stream = self.inner.list_sla_status(call(&request)).await?.into_inner();
+            match drain(stream, &mut rows, |row| &row.next_page_token).await? {
+                Some(next) => request.page_token = next,
+                None => return Ok(rows),
+            }
+        }
+    }
+
+    /// Every violation the request selects, however many pages it takes.
+    pub async fn all_violations(&mut self, mut request: pb::ListViolationsRequest) -> Result<Vec<pb::Violation>, ApiError> {
+        request.page_size = CLIENT_PAGE;
+        let mut rows = Vec::new();
+        loop {
+            let stream = self.inner.list_violations(call(&request)).await?.into_inner();
+            match drain(stream, &mut rows, |row| &row.next_page_token).await? {
+                Some(next) => request.page_token = next,
+                None => return Ok(rows),
+            }
+        }
+    }
+
+    pub async fn counts(&mut self, sla: &str) -> Result<pb::ViolationCounts, ApiError> {
+        let request = pb::SlaRef { sla: sla.to_string() };
+        Ok(self.inner.get_violation_counts(call(&request)).await?.into_inner())
+    }
+
+    pub async fn budget(&mut self, sla: &str) -> Result<pb::Budget, ApiError> {
+        let request = pb::SlaRef { sla: sla.to_string() };
+        Ok(self.inner.get_budget(call(&request)).await?.into_inner())
+    }
+
+    /// The generated client, for calls this wrapper does not cover.
+    pub fn raw(&mut self) -> &mut GeneratedSlaClient<Channel> {
         &mut self.inner
     }
 }

@@ -1,12 +1,16 @@
-//! vane's gRPC API and the client behind `vane query`.
+//! vane's gRPC API, the SLA JSON API, and the client behind `vane query` and `vane sla`.
 //!
 //! The server side ([`serve`], [`router`]) answers `vane.v1.MetricsQuery` (proto/vane/v1) from the
 //! read-model store: the series catalog, windowed aggregates and the analytics of each series. It
 //! pages through the store, applies the label matchers in Rust and streams rows through a bounded
-//! channel, so that a slow client slows the reader down instead of filling memory. It also serves
-//! the standard health and reflection services. The client side ([`QueryArgs`], [`run_query`]) is
-//! the part of `vane query` that talks to the server and renders what to print. I/O: a TCP listener (server) or a TCP connection (client), and
-//! the store through [`vane_store::Store`].
+//! channel, so that a slow client slows the reader down instead of filling memory. With an
+//! [`SlaApi`] ([`serve_with`], [`router_with`]) it also answers `vane.v1.Sla`, the SLA manager,
+//! whose changes go to the log; [`sla_http_router`] serves the same calls as JSON on the HTTP
+//! address. It also serves the standard health and reflection services. The client side
+//! ([`QueryArgs`], [`run_query`], [`SlaArgs`], [`run_sla`]) is the part of `vane query` and
+//! `vane sla` that talks to the server and renders what to print. I/O: TCP listeners (server) or a
+//! TCP connection (client), the store through [`vane_store::Store`], the log through
+//! [`vane_stream::Log`].
 
 mod analytics;
 pub mod cli;
@@ -17,12 +21,16 @@ pub mod matcher;
 mod render;
 pub mod server;
 mod service;
+pub mod sla;
+pub mod sla_cli;
 
 pub use cli::{QueryArgs, QueryKind, run_query, run_query_at};
 pub use client::{Client, DEFAULT_GRPC_ADDR};
 pub use error::ApiError;
 pub use matcher::Matcher;
-pub use server::{ApiRoutes, SERVICE_NAME, router, serve};
+pub use server::{ApiHealth, ApiOptions, ApiRoutes, SERVICE_NAME, SLA_SERVICE_NAME, router, router_with, serve, serve_with};
+pub use sla::{SlaApi, sla_http_router};
+pub use sla_cli::{ADMIN_TOKEN_ENV, SlaArgs, SlaCommand, run_sla, run_sla_with};
 
 /// The generated `vane.v1` messages, server and client.
 pub mod pb {

@@ -1,9 +1,10 @@
-//! The gRPC server: `vane.v1.MetricsQuery`, the standard health service (`grpc.health.v1`) and
-//! the reflection service (`grpc.reflection.v1`), on one listener.
+//! The gRPC server: `vane.v1.MetricsQuery`, `vane.v1.Sla` when [`ApiOptions::sla`] is given, the
+//! standard health service (`grpc.health.v1`) and the reflection service (`grpc.reflection.v1`),
+//! on one listener.
 //!
-//! Health reports SERVING for `vane.v1.MetricsQuery` and for the whole server ("") while the store
-//! answers a ping, NOT_SERVING while it does not; a watchdog task pings it every few seconds for
-//! as long as the server runs.
+//! Health reports SERVING for each served `vane.v1` service and for the whole server ("") while
+//! the store answers a ping, NOT_SERVING while it does not; a watchdog task pings it every few
+//! seconds for as long as the server runs.
 
 use std::future::Future;
 use std::time::Duration;
@@ -19,10 +20,31 @@ use vane_store::Store;
 use crate::ApiError;
 use crate::pb;
 use crate::pb::metrics_query_server::MetricsQueryServer;
+use crate::pb::sla_server::SlaServer;
 use crate::service::MetricsService;
+use crate::sla::{SlaApi, SlaService};
 
 /// The full name of the metrics query service, as health checks and reflection know it.
 pub const SERVICE_NAME: &str = "vane.v1.MetricsQuery";
+
+/// The full name of the SLA service.
+pub const SLA_SERVICE_NAME: &str = "vane.v1.Sla";
+
+/// What the server serves besides the metrics queries.
+#[derive(Debug, Clone, Default)]
+pub struct ApiOptions {
+    /// The SLA manager (`vane.v1.Sla`); `None` serves the metrics queries only. Share the same
+    /// [`SlaApi`] with [`crate::sla_http_router`] so that both see each other's changes at once.
+    pub sla: Option<SlaApi>,
+}
+
+impl ApiOptions {
+    /// With the SLA service.
+    pub fn with_sla(mut self, sla: SlaApi) -> Self {
+        self.sla = Some(sla);
+        self
+    }
+}
 
 /// How often the health watchdog pings the store.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
@@ -33,28 +55,57 @@ const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 pub struct ApiRoutes {
     pub routes: Routes,
     /// Sets the health service's answers; [`watch_health`] keeps it in step with the store.
-    pub health: HealthReporter,
+    pub health: ApiHealth,
+}
+
+/// The health reporter and the services it reports on.
+#[derive(Debug, Clone)]
+pub struct ApiHealth {
+    pub reporter: HealthReporter,
+    /// The `vane.v1` services served (the whole server, "", is reported too).
+    pub services: Vec<&'static str>,
 }
 
 /// Builds the metrics query, health and reflection services over `store`. Health starts as
 /// SERVING for [`SERVICE_NAME`] and "".
 pub async fn router(store: Store) -> Result<ApiRoutes, ApiError> {
-    let (health, health_service) = tonic_health::server::health_reporter();
-    set_health(&health, ServingStatus::Serving).await;
+    router_with(store, ApiOptions::default()).await
+}
+
+/// [`router`] with the services `options` adds (the SLA service). Health starts as SERVING for
+/// every service served and "".
+pub async fn router_with(store: Store, options: ApiOptions) -> Result<ApiRoutes, ApiError> {
+    let (reporter, health_service) = tonic_health::server::health_reporter();
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let routes = Routes::new(MetricsQueryServer::new(MetricsService::new(store)))
-        .add_service(health_service)
-        .add_service(reflection);
+    let mut services = vec![SERVICE_NAME];
+    let mut routes = Routes::new(MetricsQueryServer::new(MetricsService::new(store)));
+    if let Some(sla) = options.sla {
+        routes = routes.add_service(SlaServer::new(SlaService::new(sla)));
+        services.push(SLA_SERVICE_NAME);
+    }
+    let routes = routes.add_service(health_service).add_service(reflection);
+    let health = ApiHealth { reporter, services };
+    set_health(&health, ServingStatus::Serving).await;
     Ok(ApiRoutes { routes, health })
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then lets calls in flight finish.
 pub async fn serve(store: Store, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ApiError> {
+    serve_with(store, listener, ApiOptions::default(), shutdown).await
+}
+
+/// [`serve`] with the services `options` adds (the SLA service).
+pub async fn serve_with(
+    store: Store,
+    listener: TcpListener,
+    options: ApiOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ApiError> {
     let local = listener.local_addr().ok();
-    let ApiRoutes { routes, health } = router(store.clone()).await?;
+    let ApiRoutes { routes, health } = router_with(store.clone(), options).await?;
     let watchdog = tokio::spawn(watch_health(store, health));
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     tracing::info!(addr = ?local, "gRPC API listening");
@@ -69,7 +120,7 @@ pub async fn serve(store: Store, listener: TcpListener, shutdown: impl Future<Ou
 
 /// Pings the store every few seconds and reports SERVING or NOT_SERVING accordingly. Runs until
 /// aborted.
-pub async fn watch_health(store: Store, health: HealthReporter) {
+pub async fn watch_health(store: Store, health: ApiHealth) {
     let mut serving = true;
     let mut ticks = tokio::time::interval(HEALTH_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -99,7 +150,9 @@ pub async fn watch_health(store: Store, health: HealthReporter) {
     }
 }
 
-async fn set_health(health: &HealthReporter, status: ServingStatus) {
-    health.set_service_status(SERVICE_NAME, status).await;
-    health.set_service_status("", status).await;
+async fn set_health(health: &ApiHealth, status: ServingStatus) {
+    for service in &health.services {
+        health.reporter.set_service_status(*service, status).await;
+    }
+    health.reporter.set_service_status("", status).await;
 }

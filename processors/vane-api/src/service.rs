@@ -163,7 +163,7 @@ fn checked_metric(name: &str) -> Result<String, ApiError> {
 }
 
 /// The deadline the client set with `grpc-timeout`, if any.
-fn deadline_of<T>(request: &Request<T>) -> Result<Option<Instant>, ApiError> {
+pub(crate) fn deadline_of<T>(request: &Request<T>) -> Result<Option<Instant>, ApiError> {
     let Some(value) = request.metadata().get("grpc-timeout") else {
         return Ok(None);
     };

@@ -19,6 +19,7 @@ fn args(server: &common::Server, what: QueryKind) -> QueryArgs {
         what,
         metric: Some("node_load1".into()),
         labels: Vec::new(),
+        sla: None,
         window: None,
         since: None,
         from: None,

@@ -21,6 +21,7 @@ fn args(server_url: String, what: QueryKind) -> QueryArgs {
         what,
         metric: None,
         labels: Vec::new(),
+        sla: None,
         window: None,
         since: None,
         from: None,

@@ -28,6 +28,9 @@ pub enum Command {
     },
     /// Query the read models through the gRPC API.
     Query(vane_api::QueryArgs),
+    /// Define, change, delete and list SLAs through the gRPC API (changes read the admin token
+    /// from VANE_ADMIN_TOKEN).
+    Sla(vane_api::SlaArgs),
     /// Rebuild every read model from the log (embedded: stop `vane up` first).
     Replay(ServerArgs),
     /// Create or upgrade the read-model schema (ScyllaDB keyspace and tables, or the SQLite file).

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         cli::Command::Up(args) => config::load(&args, None).and_then(|config| up::run(config, up::Roles::All)),
         cli::Command::Run { role, server } => config::load(&server, Some(role)).and_then(|config| up::run(config, up::Roles::One(role))),
         cli::Command::Query(args) => query(&args),
+        cli::Command::Sla(args) => sla(&args),
         cli::Command::Replay(args) => config::load(&args, None).and_then(up::replay),
         cli::Command::Migrate(args) => config::load(&args, None).and_then(up::migrate),
         cli::Command::Analyze(args) => analyze::run(&args),
@@ -33,6 +34,13 @@ fn main() -> ExitCode {
 fn query(args: &vane_api::QueryArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let output = runtime.block_on(vane_api::run_query(args))?;
+    print!("{output}");
+    Ok(())
+}
+
+fn sla(args: &vane_api::SlaArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let output = runtime.block_on(vane_api::run_sla(args))?;
     print!("{output}");
     Ok(())
 }

@@ -5,6 +5,8 @@
 
 pub(crate) mod analytics;
 mod analytics_json;
+pub(crate) mod sla;
+pub(crate) mod sla_json;
 
 use std::collections::BTreeMap;
 

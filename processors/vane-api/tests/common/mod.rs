@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, dead_code)]
 
+pub mod sla;
+
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
