@@ -106,7 +106,7 @@ async fn main() {
                     .filter(|(i, _)| i % 10 == slot)
                     .map(|(_, id)| {
                         // Alternates in range (5) and out of range (20) every second.
-                        let value = if second % 2 == 0 { 5.0 } else { 20.0 };
+                        let value = if second.is_multiple_of(2) { 5.0 } else { 20.0 };
                         let sample = Sample::new(id.clone(), ts, value).unwrap();
                         let key = sample.series_id.to_string();
                         let event = MetricSampleEvent {

@@ -223,7 +223,13 @@ impl SlaProcessor {
         };
         let mut changed = false;
         for forecast in &analysis.violations {
-            let Some(watched) = entry.watched.iter_mut().find(|w| w.sla.definition.id == forecast.sla_id) else {
+            // Only a forecast for the range the SLA has now (an analysis queued before an update
+            // judged the old one).
+            let current = |w: &&mut Watched| {
+                let def = &w.sla.definition;
+                def.id == forecast.sla_id && def.min == forecast.min && def.max == forecast.max
+            };
+            let Some(watched) = entry.watched.iter_mut().find(current) else {
                 continue;
             };
             let Some(state) = watched.state.as_mut() else { continue };

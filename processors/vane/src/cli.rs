@@ -83,6 +83,8 @@ pub enum Role {
     Aggregates,
     /// The whole analysis of every series on a schedule, into vane.metrics.analytics.
     Analytics,
+    /// Judges samples against the SLAs: statuses, violations, forecasts, notifications.
+    Sla,
     /// Writes derived events into the read models.
     Projector,
     /// The gRPC API over the read models.

@@ -15,6 +15,7 @@ use vane_core::time::parse_duration;
 use vane_core::window::WindowSpec;
 use vane_http::WriteAuth;
 use vane_ingest::IngestConfig;
+use vane_sla::SlaConfig;
 use vane_stream::kafka::KafkaConfig;
 use vane_stream::topics::TopicLayout;
 
@@ -40,6 +41,27 @@ pub struct Config {
     /// The puller's settings, when a Prometheus URL is configured.
     pub puller: Option<vane_prometheus::PullerConfig>,
     pub analytics: AnalyzerConfig,
+    pub sla: SlaConfig,
+    /// How often the SLA worker punctuates (no-data checks).
+    pub sla_evaluate_every: Duration,
+    /// Token SLA changes need; `None` refuses them.
+    pub admin_token: Option<Secret>,
+}
+
+/// A secret from the file or the environment; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// Loads and validates the configuration for `up` (role `None`) or `run <role>`.
@@ -193,6 +215,24 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         })
     };
     let analytics = analytics_config(&file.analytics, &mut problems);
+    let sla = &file.sla;
+    if sla.no_data_after.is_zero() || sla.evaluate_every.is_zero() {
+        problems.push("sla.no_data_after and sla.evaluate_every must be longer than zero".to_string());
+    }
+    if !(sla.likely_threshold > 0.0 && sla.likely_threshold <= 1.0) {
+        problems.push(format!(
+            "sla.likely_threshold = {}: must be above 0 and at most 1, e.g. 0.5",
+            sla.likely_threshold
+        ));
+    }
+    let admin_token = match file.api.admin_token.as_deref().map(str::trim) {
+        None => None,
+        Some(token) if token.len() >= 16 => Some(Secret(token.to_string())),
+        Some(_) => {
+            problems.push("api.admin_token must be at least 16 characters (e.g. `openssl rand -hex 24`)".to_string());
+            None
+        }
+    };
     let scylla_uri = args.scylla.clone().unwrap_or(file.store.scylla_uri);
     let scylla = (!scylla_uri.trim().is_empty()).then(|| (scylla_uri.trim().to_string(), file.store.keyspace.clone()));
     if !problems.is_empty() {
@@ -228,6 +268,13 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         },
         puller,
         analytics,
+        sla: SlaConfig {
+            no_data_after_ms: file.sla.no_data_after.as_millis() as i64,
+            likely_threshold: file.sla.likely_threshold,
+            ..SlaConfig::default()
+        },
+        sla_evaluate_every: file.sla.evaluate_every,
+        admin_token,
     })
 }
 
@@ -334,6 +381,10 @@ mod tests {
         assert_eq!(config.topics.partitions, 8);
         assert_eq!(config.kafka.unwrap().brokers, "k:9092");
         assert_eq!(format!("{:?}", config.write_auth), "Bearer(***)");
+        let with_token = from("", &[("VANE__API__ADMIN_TOKEN", "0123456789abcdef0123")]).unwrap();
+        assert_eq!(with_token.admin_token.as_ref().unwrap().expose(), "0123456789abcdef0123");
+        assert!(!format!("{with_token:?}").contains("0123456789abcdef"));
+        assert!(from("[api]\nadmin_token = \"short\"\n", &[]).is_err());
     }
 
     #[test]

@@ -21,6 +21,39 @@ pub(crate) struct FileConfig {
     pub(crate) grpc: GrpcSection,
     pub(crate) prometheus: PrometheusSection,
     pub(crate) analytics: AnalyticsSection,
+    pub(crate) sla: SlaSection,
+    pub(crate) api: ApiSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SlaSection {
+    /// A series with no sample for this long (wall clock) is `no data` under its SLAs.
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) no_data_after: Duration,
+    /// A forecast probability of leaving the range at or above this is `violation likely`.
+    pub(crate) likely_threshold: f64,
+    /// How often the SLA worker checks for silent series.
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) evaluate_every: Duration,
+}
+
+impl Default for SlaSection {
+    fn default() -> Self {
+        SlaSection {
+            no_data_after: Duration::from_secs(300),
+            likely_threshold: 0.5,
+            evaluate_every: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ApiSection {
+    /// Token that SLA changes must carry (`authorization: Bearer ...`); none: changes are
+    /// refused. Secret: file or environment only.
+    pub(crate) admin_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

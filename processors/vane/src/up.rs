@@ -11,6 +11,7 @@ use vane_aggregates::AggregatesProcessor;
 use vane_analyzer::AnalyzerProcessor;
 use vane_http::{Health, HttpState};
 use vane_ingest::{IngestProcessor, Normaliser};
+use vane_sla::SlaProcessor;
 use vane_store::Store;
 use vane_stream::embedded::{EmbeddedConfig, EmbeddedLog};
 use vane_stream::kafka::KafkaLog;
@@ -129,15 +130,27 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         Arc::clone(&clock),
         roles.includes(Role::Ingest),
     ));
+    // The store is opened before the HTTP server starts: the API role's SLA endpoints live on
+    // the HTTP address too.
+    let needs_store = roles.includes(Role::Projector) || roles.includes(Role::Api);
+    let store = if needs_store { Some(open_store(&config).await?) } else { None };
+    let sla_api = match (&store, roles.includes(Role::Api)) {
+        (Some(store), true) => {
+            let token = config.admin_token.as_ref().map(|t| t.expose().to_string());
+            Some(vane_api::SlaApi::new(store.clone(), log.clone(), token, Arc::clone(&clock)).context("cannot start the SLA API")?)
+        }
+        _ => None,
+    };
+    let mut router = vane_http::router(state);
+    if let Some(api) = &sla_api {
+        router = router.merge(vane_api::sla_http_router(api.clone()));
+    }
     let mut http_stop = stopping.clone();
     tasks.spawn(async move {
         let shutdown = async move {
             let _ = http_stop.wait_for(|stop| *stop).await;
         };
-        if let Err(error) = axum::serve(listener, vane_http::router(state))
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
+        if let Err(error) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
             tracing::error!(%error, "http server failed");
         }
     });
@@ -188,8 +201,21 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         spawn_processor(&mut tasks, &shared, runner_config, processor);
     }
 
+    // The SLA definitions, a global table both the analytics and the SLA workers need.
+    let sla_table = if roles.includes(Role::Analytics) || roles.includes(Role::Sla) {
+        let (table, _follower) = vane_sla::follow::follow_definitions(&log, stopping.clone())
+            .await
+            .context("cannot load the SLA definitions")?;
+        Some(table)
+    } else {
+        None
+    };
+
     if roles.includes(Role::Analytics) {
-        let processor = AnalyzerProcessor::new(config.analytics.clone()).context("cannot start the analysis threads")?;
+        let mut processor = AnalyzerProcessor::new(config.analytics.clone()).context("cannot start the analysis threads")?;
+        if let Some(table) = &sla_table {
+            processor = processor.with_sla_table(table.clone());
+        }
         let mut runner_config = RunnerConfig::new("analytics", "vane-analytics", &[topics::METRICS_SAMPLES]);
         // Finished analyses are collected and due ones queued on every punctuation.
         runner_config.punctuate_every = Some(std::time::Duration::from_millis(500));
@@ -197,19 +223,38 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         spawn_processor(&mut tasks, &shared, runner_config, processor);
     }
 
-    let needs_store = roles.includes(Role::Projector) || roles.includes(Role::Api);
-    let store = if needs_store { Some(open_store(&config).await?) } else { None };
+    if let (Some(table), true) = (&sla_table, roles.includes(Role::Sla)) {
+        let mut processor = SlaProcessor::new(config.sla.clone(), table.clone()).context("SLA schemas")?;
+        let mut bad = 0u64;
+        vane_sla::follow::read_to_end(&log, topics::SLA_STATE, |record| {
+            if let Err(error) = processor.restore(record) {
+                bad += 1;
+                tracing::warn!(%error, offset = record.offset, "undecodable SLA state skipped");
+            }
+        })
+        .await
+        .context("cannot restore the SLA worker's state")?;
+        tracing::info!(pairs = processor.watched_count(), skipped = bad, "SLA worker state restored");
+        let mut runner_config = RunnerConfig::new("sla", "vane-sla", &[topics::METRICS_SAMPLES, topics::METRICS_ANALYTICS]);
+        runner_config.punctuate_every = Some(config.sla_evaluate_every);
+        spawn_processor(&mut tasks, &shared, runner_config, processor);
+    }
+
     if let (Some(store), true) = (&store, roles.includes(Role::Api)) {
         let listener = tokio::net::TcpListener::bind(config.grpc_addr)
             .await
             .with_context(|| format!("cannot listen on {} (--grpc-addr)", config.grpc_addr))?;
         let grpc_addr = listener.local_addr().context("no local address")?;
         let (store, health, mut stopping) = (store.clone(), health.clone(), stopping.clone());
+        let options = match &sla_api {
+            Some(api) => vane_api::ApiOptions::default().with_sla(api.clone()),
+            None => vane_api::ApiOptions::default(),
+        };
         tasks.spawn(async move {
             let shutdown = async move {
                 let _ = stopping.wait_for(|stop| *stop).await;
             };
-            if let Err(error) = vane_api::serve(store, listener, shutdown).await {
+            if let Err(error) = vane_api::serve_with(store, listener, options, shutdown).await {
                 tracing::error!(%error, role = "api", "role stopped");
                 health.fail("api", &error.to_string());
             }
