@@ -17,6 +17,8 @@ pub mod sample;
 pub mod schema;
 pub mod sla;
 pub mod sla_state;
+pub mod weather_observation;
+pub mod weather_subscription;
 #[cfg(test)]
 mod testing;
 
@@ -28,3 +30,5 @@ pub use notification::NotificationEvent;
 pub use sample::{Envelope, MetricSampleEvent};
 pub use sla::{SlaDefinitionEvent, SlaEvent, SlaEventKind};
 pub use sla_state::{SeriesSlaStateEvent, SlaSeriesState};
+pub use weather_observation::WeatherObservationEvent;
+pub use weather_subscription::{SubscriptionChange, WeatherConstraint, WeatherSubscription, WeatherSubscriptionEvent};
