@@ -17,10 +17,10 @@ pub mod sample;
 pub mod schema;
 pub mod sla;
 pub mod sla_state;
-pub mod weather_observation;
-pub mod weather_subscription;
 #[cfg(test)]
 mod testing;
+pub mod weather_observation;
+pub mod weather_subscription;
 
 pub use aggregates::SeriesAggregatesEvent;
 pub use analysis::SeriesAnalysisEvent;
