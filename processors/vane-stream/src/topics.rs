@@ -13,6 +13,9 @@ pub const SLA_EVENTS: &str = "vane.sla.events";
 /// The SLA worker's changelog (latest state of every series under every SLA), keyed by series id.
 pub const SLA_STATE: &str = "vane.sla.state";
 pub const NOTIFICATIONS: &str = "vane.notifications";
+/// The notifier's outcome for each notification (delivered or failed), keyed by recipient; read
+/// back at start so that no dedup key is sent twice.
+pub const NOTIFICATION_DELIVERIES: &str = "vane.notifications.deliveries";
 pub const DLQ: &str = "vane.dlq";
 
 /// Header carrying the W3C trace context across topics.
@@ -51,6 +54,9 @@ impl TopicLayout {
             TopicSpec::new(SLA_EVENTS, self.partitions).retention(self.derived_retention),
             TopicSpec::new(SLA_STATE, self.partitions).compacted(),
             TopicSpec::new(NOTIFICATIONS, self.partitions).retention(self.derived_retention),
+            // Kept as long as the notifications: a notification still on its topic can be re-read,
+            // and its delivery must still be there to recognise it.
+            TopicSpec::new(NOTIFICATION_DELIVERIES, self.partitions).retention(self.derived_retention),
             TopicSpec::new(DLQ, self.partitions).retention(self.derived_retention),
         ]
     }
