@@ -7,7 +7,8 @@
 //!
 //! Read models: the series catalog ([`SeriesRow`]), windowed aggregates ([`AggregateRow`]),
 //! analyses ([`AnalysisRow`]: a history, and the latest of each series with its points) and SLAs
-//! ([`SlaDefinitionRow`], [`SlaStatusRow`], [`SlaViolationRow`], [`SlaTransitionRow`]).
+//! ([`SlaDefinitionRow`], [`SlaStatusRow`], [`SlaViolationRow`], [`SlaTransitionRow`]), users and
+//! their weather subscriptions ([`UserRow`], [`LinkCodeRow`], [`SubscriptionRow`]).
 //! Upserts are idempotent and order-safe, so that a projector may replay or redeliver any batch
 //! in any order and still leave every row as the newest event made it (see `docs/store.md`).
 //! Lists are keyset-paginated with opaque tokens. Projectors and the gRPC API never learn which
@@ -20,12 +21,14 @@ pub mod scylla;
 pub mod sla;
 pub mod sqlite;
 mod store;
+pub mod users;
 
 pub use analysis::{AnalysisDetail, AnalysisPoint, AnalysisQuery, AnalysisRow, Autocorrelation, Forecast, ForecastStep, Stationarity};
 pub use error::StoreError;
 pub use model::{AggregateQuery, AggregateRow, MAX_PAGE_LIMIT, Page, Paged, SeriesQuery, SeriesRow};
 pub use sla::{SlaCounts, SlaDefinitionRow, SlaRangeQuery, SlaStatusRow, SlaStatusUpdate, SlaTransitionRow, SlaViolationRow};
 pub use store::Store;
+pub use users::{LinkCodeRow, SubscriptionConstraintRow, SubscriptionRow, UserRow};
 
 /// What a retention pass deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

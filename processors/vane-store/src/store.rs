@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::scylla::{ScyllaConfig, ScyllaStore};
 use crate::sqlite::SqliteStore;
+use crate::users::{LinkCodeRow, SubscriptionRow, UserRow};
 use crate::{
     AggregateQuery, AggregateRow, AnalysisQuery, AnalysisRow, Page, Paged, Removed, SeriesQuery, SeriesRow, SlaCounts, SlaDefinitionRow,
     SlaRangeQuery, SlaStatusRow, SlaStatusUpdate, SlaTransitionRow, SlaViolationRow, StoreError,
@@ -190,6 +191,91 @@ impl Store {
         }
     }
 
+    /// Claims `username` for `user_id`: true when the name is now this user's (newly claimed, or
+    /// already theirs), false when another user holds it. The arbiter of unique usernames: of two
+    /// racing claims exactly one gets true (SQLite's primary key; ScyllaDB's `IF NOT EXISTS`).
+    pub async fn claim_username(&self, username: &str, user_id: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Embedded(store) => store.claim_username(username, user_id).await,
+            Store::Scylla(store) => store.claim_username(username, user_id).await,
+        }
+    }
+
+    /// Frees `username` if `user_id` holds it (a deleted account); another holder is left alone.
+    pub async fn release_username(&self, username: &str, user_id: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Embedded(store) => store.release_username(username, user_id).await,
+            Store::Scylla(store) => store.release_username(username, user_id).await,
+        }
+    }
+
+    /// Upserts users keyed by id; a row whose revision is lower than the stored one is ignored.
+    pub async fn upsert_users(&self, rows: &[UserRow]) -> Result<(), StoreError> {
+        match self {
+            Store::Embedded(store) => store.upsert_users(rows).await,
+            Store::Scylla(store) => store.upsert_users(rows).await,
+        }
+    }
+
+    /// The user with this id, deleted or not.
+    pub async fn get_user(&self, user_id: &str) -> Result<Option<UserRow>, StoreError> {
+        match self {
+            Store::Embedded(store) => store.get_user(user_id).await,
+            Store::Scylla(store) => store.get_user(user_id).await,
+        }
+    }
+
+    /// The live user whose claimed username this is (none before the projector has written the
+    /// user, or after the account is deleted).
+    pub async fn get_user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        match self {
+            Store::Embedded(store) => store.get_user_by_username(username).await,
+            Store::Scylla(store) => store.get_user_by_username(username).await,
+        }
+    }
+
+    /// Stores a one-time link code (replacing one with the same code).
+    pub async fn put_link_code(&self, row: &LinkCodeRow) -> Result<(), StoreError> {
+        match self {
+            Store::Embedded(store) => store.put_link_code(row).await,
+            Store::Scylla(store) => store.put_link_code(row).await,
+        }
+    }
+
+    /// Redeems a link code: removes it and returns it when it existed and has not expired by
+    /// `now_ms`. Of two racing takes of one code at most one gets it.
+    pub async fn take_link_code(&self, code: &str, now_ms: i64) -> Result<Option<LinkCodeRow>, StoreError> {
+        match self {
+            Store::Embedded(store) => store.take_link_code(code, now_ms).await,
+            Store::Scylla(store) => store.take_link_code(code, now_ms).await,
+        }
+    }
+
+    /// Upserts weather subscriptions keyed by id; a row whose revision is lower than the stored one
+    /// is ignored; deleted ones stay as flagged tombstones.
+    pub async fn upsert_subscriptions(&self, rows: &[SubscriptionRow]) -> Result<(), StoreError> {
+        match self {
+            Store::Embedded(store) => store.upsert_subscriptions(rows).await,
+            Store::Scylla(store) => store.upsert_subscriptions(rows).await,
+        }
+    }
+
+    /// The subscription with this id, deleted or not.
+    pub async fn get_subscription(&self, subscription_id: &str) -> Result<Option<SubscriptionRow>, StoreError> {
+        match self {
+            Store::Embedded(store) => store.get_subscription(subscription_id).await,
+            Store::Scylla(store) => store.get_subscription(subscription_id).await,
+        }
+    }
+
+    /// The live subscriptions of one user, oldest first (a user has a handful: not paginated).
+    pub async fn list_subscriptions(&self, user_id: &str) -> Result<Vec<SubscriptionRow>, StoreError> {
+        match self {
+            Store::Embedded(store) => store.list_subscriptions(user_id).await,
+            Store::Scylla(store) => store.list_subscriptions(user_id).await,
+        }
+    }
+
     /// Empties every read model (`vane replay` starts from here).
     pub async fn wipe(&self) -> Result<(), StoreError> {
         match self {
@@ -270,6 +356,10 @@ mod tests {
         send(store.list_sla_violations(&range, &page));
         send(store.list_sla_transitions(&range, &page));
         send(store.sla_counts(&range, 60_000));
+        send(store.claim_username("u", "id"));
+        send(store.get_user_by_username("u"));
+        send(store.take_link_code("c", 0));
+        send(store.list_subscriptions("id"));
         if let Store::Embedded(embedded) = &store {
             let _ = std::fs::remove_dir_all(embedded.path().parent().unwrap_or(&dir));
         }

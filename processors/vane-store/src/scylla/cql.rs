@@ -20,6 +20,10 @@
 //! - `sla_violations`, `sla_transitions`: partition `(sla_id, day)`, clustering
 //!   `(at_ms, series_id)`: a day of one SLA is one slice and no partition outgrows a day;
 //!   `sla_days` (partition `sla_id`, clustering `(kind, day)`) lists the days that have rows.
+//! - `users` (partition `user_id`), `usernames` (partition `username`: the claims, written by
+//!   lightweight transaction), `link_codes` (partition `code`), `subscriptions` (partition
+//!   `subscription_id`) and `user_subscriptions` (partition `user_id`, clustering
+//!   `subscription_id`: one user's subscriptions are one partition).
 //!
 //! Writes carry `USING TIMESTAMP` (microseconds) so that ScyllaDB's last-write-wins keeps the
 //! newest row whatever order writes arrive in; deletes carry one too, so that a retention pass
@@ -165,6 +169,41 @@ pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[
         ) WITH CLUSTERING ORDER BY (kind ASC, day ASC)",
         ],
     ),
+    (
+        4,
+        &[
+            "CREATE TABLE IF NOT EXISTS {ks}.users (
+            user_id text PRIMARY KEY,
+            username text,
+            revision bigint,
+            deleted boolean,
+            detail text
+        )",
+            "CREATE TABLE IF NOT EXISTS {ks}.usernames (
+            username text PRIMARY KEY,
+            user_id text
+        )",
+            "CREATE TABLE IF NOT EXISTS {ks}.link_codes (
+            code text PRIMARY KEY,
+            user_id text,
+            expires_at_ms bigint
+        )",
+            "CREATE TABLE IF NOT EXISTS {ks}.subscriptions (
+            subscription_id text PRIMARY KEY,
+            user_id text,
+            revision bigint,
+            deleted boolean,
+            detail text
+        )",
+            "CREATE TABLE IF NOT EXISTS {ks}.user_subscriptions (
+            user_id text,
+            subscription_id text,
+            deleted boolean,
+            detail text,
+            PRIMARY KEY ((user_id), subscription_id)
+        ) WITH CLUSTERING ORDER BY (subscription_id ASC)",
+        ],
+    ),
 ];
 
 pub(crate) const TRUNCATE: &[&str] = &[
@@ -179,7 +218,32 @@ pub(crate) const TRUNCATE: &[&str] = &[
     "TRUNCATE TABLE {ks}.sla_violations",
     "TRUNCATE TABLE {ks}.sla_transitions",
     "TRUNCATE TABLE {ks}.sla_days",
+    "TRUNCATE TABLE {ks}.users",
+    "TRUNCATE TABLE {ks}.usernames",
+    "TRUNCATE TABLE {ks}.link_codes",
+    "TRUNCATE TABLE {ks}.subscriptions",
+    "TRUNCATE TABLE {ks}.user_subscriptions",
 ];
+
+// Users and subscriptions (scylla/users.rs). Username claims and link-code takes are
+// lightweight transactions; users and subscriptions are versioned by `USING TIMESTAMP revision`.
+pub(crate) const INSERT_USER: &str = "INSERT INTO {ks}.users (user_id, username, revision, deleted, detail) \
+    VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?";
+pub(crate) const GET_USER: &str = "SELECT detail FROM {ks}.users WHERE user_id = ?";
+pub(crate) const CLAIM_USERNAME: &str = "INSERT INTO {ks}.usernames (username, user_id) VALUES (?, ?) IF NOT EXISTS";
+pub(crate) const USERNAME_OWNER: &str = "SELECT user_id FROM {ks}.usernames WHERE username = ?";
+pub(crate) const RELEASE_USERNAME: &str = "DELETE FROM {ks}.usernames WHERE username = ? IF user_id = ?";
+/// A code outlives its expiry by a day at most: then ScyllaDB drops it.
+pub(crate) const INSERT_LINK_CODE: &str = "INSERT INTO {ks}.link_codes (code, user_id, expires_at_ms) VALUES (?, ?, ?) \
+    IF NOT EXISTS USING TTL 86400";
+pub(crate) const GET_LINK_CODE: &str = "SELECT user_id, expires_at_ms FROM {ks}.link_codes WHERE code = ?";
+pub(crate) const TAKE_LINK_CODE: &str = "DELETE FROM {ks}.link_codes WHERE code = ? IF EXISTS";
+pub(crate) const INSERT_SUBSCRIPTION: &str = "INSERT INTO {ks}.subscriptions \
+    (subscription_id, user_id, revision, deleted, detail) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?";
+pub(crate) const INSERT_USER_SUBSCRIPTION: &str = "INSERT INTO {ks}.user_subscriptions \
+    (user_id, subscription_id, deleted, detail) VALUES (?, ?, ?, ?) USING TIMESTAMP ?";
+pub(crate) const GET_SUBSCRIPTION: &str = "SELECT detail FROM {ks}.subscriptions WHERE subscription_id = ?";
+pub(crate) const USER_SUBSCRIPTIONS: &str = "SELECT detail, deleted FROM {ks}.user_subscriptions WHERE user_id = ?";
 
 pub(crate) const PING: &str = "SELECT release_version FROM system.local";
 
@@ -373,6 +437,23 @@ mod tests {
             OLD_SLA_DAYS.into(),
             DELETE_SLA_DAY.into(),
         ];
+        all.extend(
+            [
+                INSERT_USER,
+                GET_USER,
+                CLAIM_USERNAME,
+                USERNAME_OWNER,
+                RELEASE_USERNAME,
+                INSERT_LINK_CODE,
+                GET_LINK_CODE,
+                TAKE_LINK_CODE,
+                INSERT_SUBSCRIPTION,
+                INSERT_USER_SUBSCRIPTION,
+                GET_SUBSCRIPTION,
+                USER_SUBSCRIPTIONS,
+            ]
+            .map(String::from),
+        );
         all.extend(TRUNCATE.iter().map(|s| s.to_string()));
         all.extend(
             MIGRATIONS

@@ -11,6 +11,7 @@ mod rows;
 mod sla;
 mod sla_history;
 mod sla_statements;
+mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use tokio::sync::OnceCell;
 use crate::analysis::{AnalysisQuery, AnalysisRow};
 use crate::model::{AggregateQuery, AggregateRow, Page, Paged, SeriesQuery, SeriesRow};
 use crate::sla::{SlaCounts, SlaDefinitionRow, SlaRangeQuery, SlaStatusRow, SlaStatusUpdate, SlaTransitionRow, SlaViolationRow};
+use crate::users::{LinkCodeRow, SubscriptionRow, UserRow};
 use crate::{Removed, StoreError};
 
 /// Where the cluster is and which keyspace holds vane's tables.
@@ -114,6 +116,7 @@ struct Prepared {
     old_analysis_latest: PreparedStatement,
     delete_analysis_latest: PreparedStatement,
     sla: sla_statements::Statements,
+    users: users::Statements,
 }
 
 impl ScyllaStore {
@@ -224,6 +227,7 @@ impl ScyllaStore {
             old_analysis_latest: self.prepare("scan old latest analyses", cql::OLD_ANALYSIS_LATEST).await?,
             delete_analysis_latest: self.prepare("delete latest analysis", cql::DELETE_ANALYSIS_LATEST).await?,
             sla: sla_statements::Statements::prepare(self).await?,
+            users: users::Statements::prepare(self).await?,
         })
     }
 
@@ -304,6 +308,46 @@ impl ScyllaStore {
 
     pub async fn sla_counts(&self, query: &SlaRangeQuery, timeslice_ms: i64) -> Result<SlaCounts, StoreError> {
         sla_history::counts(self, query, timeslice_ms).await
+    }
+
+    pub async fn claim_username(&self, username: &str, user_id: &str) -> Result<bool, StoreError> {
+        users::claim_username(self, username, user_id).await
+    }
+
+    pub async fn release_username(&self, username: &str, user_id: &str) -> Result<(), StoreError> {
+        users::release_username(self, username, user_id).await
+    }
+
+    pub async fn upsert_users(&self, rows: &[UserRow]) -> Result<(), StoreError> {
+        users::upsert_users(self, rows).await
+    }
+
+    pub async fn get_user(&self, user_id: &str) -> Result<Option<UserRow>, StoreError> {
+        users::get_user(self, user_id).await
+    }
+
+    pub async fn get_user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        users::get_user_by_username(self, username).await
+    }
+
+    pub async fn put_link_code(&self, row: &LinkCodeRow) -> Result<(), StoreError> {
+        users::put_link_code(self, row).await
+    }
+
+    pub async fn take_link_code(&self, code: &str, now_ms: i64) -> Result<Option<LinkCodeRow>, StoreError> {
+        users::take_link_code(self, code, now_ms).await
+    }
+
+    pub async fn upsert_subscriptions(&self, rows: &[SubscriptionRow]) -> Result<(), StoreError> {
+        users::upsert_subscriptions(self, rows).await
+    }
+
+    pub async fn get_subscription(&self, subscription_id: &str) -> Result<Option<SubscriptionRow>, StoreError> {
+        users::get_subscription(self, subscription_id).await
+    }
+
+    pub async fn list_subscriptions(&self, user_id: &str) -> Result<Vec<SubscriptionRow>, StoreError> {
+        users::list_subscriptions(self, user_id).await
     }
 
     pub async fn delete_older_than(&self, cutoff_ms: i64) -> Result<Removed, StoreError> {

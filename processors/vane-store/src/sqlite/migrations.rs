@@ -121,6 +121,36 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     ) WITHOUT ROWID;
     CREATE INDEX sla_transitions_by_time ON sla_transitions (at_ms);",
     ),
+    // Users and weather subscriptions. The `usernames` primary key is the arbiter of unique
+    // usernames (the API claims a name here before it writes the "registered" event).
+    (
+        4,
+        "CREATE TABLE users (
+        user_id  TEXT    NOT NULL PRIMARY KEY,
+        username TEXT    NOT NULL,
+        revision INTEGER NOT NULL,
+        deleted  INTEGER NOT NULL, -- 0 or 1
+        detail   TEXT    NOT NULL  -- JSON UserRow
+    ) WITHOUT ROWID;
+    CREATE TABLE usernames (
+        username TEXT NOT NULL PRIMARY KEY,
+        user_id  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE link_codes (
+        code          TEXT    NOT NULL PRIMARY KEY,
+        user_id       TEXT    NOT NULL,
+        expires_at_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE subscriptions (
+        subscription_id TEXT    NOT NULL PRIMARY KEY,
+        user_id         TEXT    NOT NULL,
+        revision        INTEGER NOT NULL,
+        deleted         INTEGER NOT NULL, -- 0 or 1
+        created_at_ms   INTEGER NOT NULL,
+        detail          TEXT    NOT NULL  -- JSON SubscriptionRow
+    ) WITHOUT ROWID;
+    CREATE INDEX subscriptions_by_user ON subscriptions (user_id, deleted, created_at_ms);",
+    ),
 ];
 
 /// The newest schema this build knows.

@@ -11,6 +11,7 @@ mod analysis;
 mod migrations;
 mod rows;
 mod sla;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +23,7 @@ use tokio::sync::Semaphore;
 use crate::analysis::{AnalysisQuery, AnalysisRow};
 use crate::model::{AggregateQuery, AggregateRow, Page, Paged, SeriesQuery, SeriesRow};
 use crate::sla::{SlaCounts, SlaDefinitionRow, SlaRangeQuery, SlaStatusRow, SlaStatusUpdate, SlaTransitionRow, SlaViolationRow};
+use crate::users::{LinkCodeRow, SubscriptionRow, UserRow};
 use crate::{Removed, StoreError};
 
 /// Reader connections: queries run concurrently up to this many.
@@ -166,6 +168,56 @@ impl SqliteStore {
     pub async fn sla_counts(&self, query: &SlaRangeQuery, timeslice_ms: i64) -> Result<SlaCounts, StoreError> {
         let query = query.clone();
         self.read(move |conn| sla::counts(conn, &query, timeslice_ms)).await
+    }
+
+    pub async fn claim_username(&self, username: &str, user_id: &str) -> Result<bool, StoreError> {
+        let (username, user_id) = (username.to_string(), user_id.to_string());
+        self.write(move |conn| users::claim_username(conn, &username, &user_id)).await
+    }
+
+    pub async fn release_username(&self, username: &str, user_id: &str) -> Result<(), StoreError> {
+        let (username, user_id) = (username.to_string(), user_id.to_string());
+        self.write(move |conn| users::release_username(conn, &username, &user_id)).await
+    }
+
+    pub async fn upsert_users(&self, rows: &[UserRow]) -> Result<(), StoreError> {
+        let rows = rows.to_vec();
+        self.write(move |conn| users::upsert_users(conn, &rows)).await
+    }
+
+    pub async fn get_user(&self, user_id: &str) -> Result<Option<UserRow>, StoreError> {
+        let user_id = user_id.to_string();
+        self.read(move |conn| users::get_user(conn, &user_id)).await
+    }
+
+    pub async fn get_user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        let username = username.to_string();
+        self.read(move |conn| users::get_user_by_username(conn, &username)).await
+    }
+
+    pub async fn put_link_code(&self, row: &LinkCodeRow) -> Result<(), StoreError> {
+        let row = row.clone();
+        self.write(move |conn| users::put_link_code(conn, &row)).await
+    }
+
+    pub async fn take_link_code(&self, code: &str, now_ms: i64) -> Result<Option<LinkCodeRow>, StoreError> {
+        let code = code.to_string();
+        self.write(move |conn| users::take_link_code(conn, &code, now_ms)).await
+    }
+
+    pub async fn upsert_subscriptions(&self, rows: &[SubscriptionRow]) -> Result<(), StoreError> {
+        let rows = rows.to_vec();
+        self.write(move |conn| users::upsert_subscriptions(conn, &rows)).await
+    }
+
+    pub async fn get_subscription(&self, subscription_id: &str) -> Result<Option<SubscriptionRow>, StoreError> {
+        let subscription_id = subscription_id.to_string();
+        self.read(move |conn| users::get_subscription(conn, &subscription_id)).await
+    }
+
+    pub async fn list_subscriptions(&self, user_id: &str) -> Result<Vec<SubscriptionRow>, StoreError> {
+        let user_id = user_id.to_string();
+        self.read(move |conn| users::list_subscriptions(conn, &user_id)).await
     }
 
     pub async fn wipe(&self) -> Result<(), StoreError> {

@@ -207,6 +207,7 @@ pub(crate) fn wipe(conn: &mut Connection) -> Result<(), StoreError> {
     tx.execute("DELETE FROM aggregates", [])?;
     super::analysis::wipe(&tx)?;
     super::sla::wipe(&tx)?;
+    super::users::wipe(&tx)?;
     tx.commit()?;
     Ok(())
 }
