@@ -20,6 +20,7 @@ pub mod sla;
 pub mod sla_state;
 #[cfg(test)]
 mod testing;
+pub mod user;
 pub mod weather_observation;
 pub mod weather_subscription;
 
@@ -32,5 +33,6 @@ pub use notification::NotificationEvent;
 pub use sample::{Envelope, MetricSampleEvent};
 pub use sla::{SlaDefinitionEvent, SlaEvent, SlaEventKind};
 pub use sla_state::{SeriesSlaStateEvent, SlaSeriesState};
+pub use user::{User, UserChange, UserEvent};
 pub use weather_observation::WeatherObservationEvent;
 pub use weather_subscription::{SubscriptionChange, WeatherConstraint, WeatherSubscription, WeatherSubscriptionEvent};
