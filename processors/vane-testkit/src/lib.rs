@@ -5,6 +5,8 @@
 //! `VANE_REQUIRE_KAFKA=1` (set by `.ci/run`), which turns a missing broker into a failure so
 //! that CI cannot pass without having run the Kafka suite.
 
+pub mod telegram;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

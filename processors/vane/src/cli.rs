@@ -85,6 +85,8 @@ pub enum Role {
     Analytics,
     /// Judges samples against the SLAs: statuses, violations, forecasts, notifications.
     Sla,
+    /// Delivers vane.notifications to Telegram (needs telegram.token).
+    Notifier,
     /// Writes derived events into the read models.
     Projector,
     /// The gRPC API over the read models.
@@ -109,6 +111,9 @@ pub struct ServerArgs {
     /// only when this is set.
     #[arg(long)]
     pub prometheus_url: Option<String>,
+    /// Telegram Bot API base URL (default https://api.telegram.org; a local fake in tests).
+    #[arg(long)]
+    pub telegram_api_url: Option<String>,
     /// gRPC listen address (default 127.0.0.1:50051).
     #[arg(long)]
     pub grpc_addr: Option<String>,

@@ -15,12 +15,13 @@ use vane_core::time::parse_duration;
 use vane_core::window::WindowSpec;
 use vane_http::WriteAuth;
 use vane_ingest::IngestConfig;
+use vane_notifier::{BotToken, NotifierConfig};
 use vane_sla::SlaConfig;
 use vane_stream::kafka::KafkaConfig;
 use vane_stream::topics::TopicLayout;
 
 use crate::cli::{Role, ServerArgs};
-use crate::config_file::{AnalyticsSection, FileConfig};
+use crate::config_file::{AnalyticsSection, FileConfig, NotifierSection, TelegramSection};
 
 /// The validated configuration handed to the roles.
 #[derive(Debug, Clone)]
@@ -46,6 +47,8 @@ pub struct Config {
     pub sla_evaluate_every: Duration,
     /// Token SLA changes need; `None` refuses them.
     pub admin_token: Option<Secret>,
+    /// The Telegram notifier's settings, when a bot token is configured.
+    pub notifier: Option<NotifierConfig>,
 }
 
 /// A secret from the file or the environment; never printed.
@@ -225,6 +228,7 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
             sla.likely_threshold
         ));
     }
+    let notifier = notifier_config(&file.telegram, &file.notifier, args, &mut problems);
     let admin_token = match file.api.admin_token.as_deref().map(str::trim) {
         None => None,
         Some(token) if token.len() >= 16 => Some(Secret(token.to_string())),
@@ -275,7 +279,34 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         },
         sla_evaluate_every: file.sla.evaluate_every,
         admin_token,
+        notifier,
     })
+}
+
+/// The notifier's settings when `telegram.token` is set (from the file or the environment).
+fn notifier_config(
+    telegram: &TelegramSection,
+    section: &NotifierSection,
+    args: &ServerArgs,
+    problems: &mut Vec<String>,
+) -> Option<NotifierConfig> {
+    let token = telegram.token.as_deref()?.trim();
+    let token = match BotToken::new(token) {
+        Ok(token) => token,
+        Err(problem) => {
+            problems.push(format!("telegram.token: {problem}"));
+            return None;
+        }
+    };
+    let mut config = NotifierConfig::new(token);
+    let url = args.telegram_api_url.clone().unwrap_or(telegram.api_url.clone());
+    config.api_url = (!url.trim().is_empty()).then(|| url.trim().to_string());
+    config.limits.per_second = section.per_second;
+    config.limits.chat_interval = section.chat_interval;
+    config.limits.group_per_minute = section.group_per_minute;
+    config.retry.give_up_after = section.give_up_after;
+    problems.extend(config.problems().into_iter().map(|p| format!("notifier: {p}")));
+    Some(config)
 }
 
 fn analytics_config(section: &AnalyticsSection, problems: &mut Vec<String>) -> AnalyzerConfig {
@@ -346,6 +377,7 @@ mod tests {
             kafka: None,
             scylla: None,
             prometheus_url: None,
+            telegram_api_url: None,
             grpc_addr: None,
             http_addr: None,
             config: None,

@@ -23,6 +23,43 @@ pub(crate) struct FileConfig {
     pub(crate) analytics: AnalyticsSection,
     pub(crate) sla: SlaSection,
     pub(crate) api: ApiSection,
+    pub(crate) telegram: TelegramSection,
+    pub(crate) notifier: NotifierSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct TelegramSection {
+    /// The bot's token from @BotFather; none: no notifier. Secret: file or environment only.
+    pub(crate) token: Option<String>,
+    /// Bot API base URL; empty: https://api.telegram.org.
+    pub(crate) api_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct NotifierSection {
+    /// Messages per second over all chats (Telegram: about 30).
+    pub(crate) per_second: u32,
+    /// Least time between two messages to one chat (Telegram: about 1 s).
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) chat_interval: Duration,
+    /// Messages per minute to one group chat (Telegram: 20).
+    pub(crate) group_per_minute: u32,
+    /// A notification that keeps failing transiently is given up (a `failed` delivery) after this.
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) give_up_after: Duration,
+}
+
+impl Default for NotifierSection {
+    fn default() -> Self {
+        NotifierSection {
+            per_second: 30,
+            chat_interval: Duration::from_secs(1),
+            group_per_minute: 20,
+            give_up_after: Duration::from_secs(3600),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

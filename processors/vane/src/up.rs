@@ -240,6 +240,30 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         spawn_processor(&mut tasks, &shared, runner_config, processor);
     }
 
+    match (&config.notifier, roles) {
+        (Some(notifier), Roles::All | Roles::One(Role::Notifier)) => {
+            let (log, metrics, health, clock, stopping, notifier) = (
+                log.clone(),
+                metrics.clone(),
+                health.clone(),
+                Arc::clone(&clock),
+                stopping.clone(),
+                notifier.clone(),
+            );
+            tasks.spawn(async move {
+                if let Err(error) = vane_notifier::run(log, notifier, clock.as_ref(), &metrics, stopping).await {
+                    tracing::error!(%error, role = "notifier", "role stopped");
+                    health.fail("notifier", &error.to_string());
+                }
+            });
+        }
+        (None, Roles::One(Role::Notifier)) => anyhow::bail!(
+            "the notifier needs a Telegram bot token: set telegram.token in the config file or VANE__TELEGRAM__TOKEN (from @BotFather)"
+        ),
+        (None, Roles::All) => tracing::info!("no telegram.token: notifications stay on vane.notifications, undelivered"),
+        _ => {}
+    }
+
     if let (Some(store), true) = (&store, roles.includes(Role::Api)) {
         let listener = tokio::net::TcpListener::bind(config.grpc_addr)
             .await

@@ -3,7 +3,8 @@
 //! `vane sla create` whose max is below node_memory_MemFree_bytes. It becomes `violated`; vane is
 //! restarted in the middle of the violation; the SLA is updated to a range that holds and becomes
 //! `ok`. The violations vane lists equal a recount from the samples in Prometheus, the counts
-//! agree, and the log holds no status change, violation or notification twice.
+//! agree, the log holds no status change, violation or notification twice, and the notifier
+//! delivered exactly one "violated" and one "back in range" message to a fake Telegram.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
 
@@ -96,6 +97,7 @@ fn an_sla_on_memfree_violates_survives_a_restart_recovers_and_counts_match_prome
     let prometheus = format!("127.0.0.1:{prometheus_port}");
     let prometheus_url = format!("http://{prometheus}");
     let (_exporter, exporter_port) = start_node_exporter(&exporter_bin);
+    let telegram = vane_testkit::telegram::FakeTelegram::start().unwrap();
     let config = format!(
         "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\n"
     );
@@ -110,8 +112,11 @@ fn an_sla_on_memfree_violates_survives_a_restart_recovers_and_counts_match_prome
         &grpc,
         "--prometheus-url",
         &prometheus_url,
+        "--telegram-api-url",
+        &telegram.url,
     ];
     let env = [
+        ("VANE__TELEGRAM__TOKEN", "123456:acceptance-test-token"),
         ("VANE__PROMETHEUS__INTERVAL", "1s"),
         ("VANE__PROMETHEUS__SELECTORS", "[\"node_memory_MemFree_bytes\"]"),
         ("VANE__API__ADMIN_TOKEN", TOKEN),
@@ -224,6 +229,13 @@ fn an_sla_on_memfree_violates_survives_a_restart_recovers_and_counts_match_prome
         assert_eq!(window["episodes"], 1, "{window}");
     }
 
+    // The notifier delivers both messages (one per chat per second at most).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while telegram.sent().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2)); // and nothing more
+
     // The log: no status change, violation or notification twice.
     assert!(vane.stop().success());
     let data_dir = std::path::Path::new(&data_dir);
@@ -256,4 +268,10 @@ fn an_sla_on_memfree_violates_survives_a_restart_recovers_and_counts_match_prome
     let sent: Vec<&str> = notifications.iter().map(|n| n.kind.as_str()).collect();
     assert_eq!(sent, ["violation_started", "violation_ended"], "one notification each, none twice");
     assert!(notifications.iter().all(|n| n.recipient == "telegram:42"));
+    // Delivered once each through the Bot API, the restart in between included.
+    let delivered = telegram.sent();
+    assert_eq!(delivered.len(), 2, "{delivered:?}");
+    assert!(delivered.iter().all(|m| m.chat_id == 42));
+    assert!(delivered[0].text.contains("SLA memfree violated"), "{}", delivered[0].text);
+    assert!(delivered[1].text.contains("SLA memfree back in range"), "{}", delivered[1].text);
 }

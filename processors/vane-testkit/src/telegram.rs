@@ -1,0 +1,110 @@
+//! A fake of the Telegram Bot API for end-to-end tests (no internet): answers `GetMe` with the
+//! full bot user teloxide expects and `SendMessage` with a message, and records every message
+//! sent. Plain std threads and HTTP/1.1 with `Connection: close`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+/// One `SendMessage` the fake received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentMessage {
+    pub chat_id: i64,
+    pub text: String,
+}
+
+/// The running fake; it stops with the test process.
+#[derive(Debug, Clone)]
+pub struct FakeTelegram {
+    /// Base URL to give vane (`--telegram-api-url`).
+    pub url: String,
+    sent: Arc<Mutex<Vec<SentMessage>>>,
+}
+
+impl FakeTelegram {
+    /// Starts the fake on a free port.
+    pub fn start() -> std::io::Result<FakeTelegram> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&sent);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let recorded = Arc::clone(&recorded);
+                std::thread::spawn(move || {
+                    let _ = answer(stream, &recorded);
+                });
+            }
+        });
+        Ok(FakeTelegram { url, sent })
+    }
+
+    /// Every message sent so far, in arrival order.
+    pub fn sent(&self) -> Vec<SentMessage> {
+        self.sent.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+fn answer(stream: TcpStream, sent: &Mutex<Vec<SentMessage>>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let path = request_line.split_whitespace().nth(1).unwrap_or_default();
+    let method = path.rsplit('/').next().unwrap_or_default();
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let reply = match method {
+        "GetMe" => json!({"ok": true, "result": {
+            "id": 123456, "is_bot": true, "first_name": "vane", "username": "vane_test_bot",
+            "can_join_groups": true, "can_read_all_group_messages": false,
+            "supports_inline_queries": false, "can_connect_to_business": false, "has_main_web_app": false
+        }}),
+        "SendMessage" => {
+            let chat_id = request.get("chat_id").and_then(Value::as_i64).unwrap_or_default();
+            let text = request.get("text").and_then(Value::as_str).unwrap_or_default().to_string();
+            let message_id = {
+                let mut sent = sent.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+                sent.push(SentMessage {
+                    chat_id,
+                    text: text.clone(),
+                });
+                sent.len()
+            };
+            json!({"ok": true, "result": {
+                "message_id": message_id, "date": 1_700_000_000,
+                "chat": {"id": chat_id, "type": "private", "first_name": "Ada"},
+                "from": {"id": 123456, "is_bot": true, "first_name": "vane", "username": "vane_test_bot"},
+                "text": text
+            }})
+        }
+        _ => json!({"ok": false, "error_code": 404, "description": "Not Found: method not found"}),
+    };
+    let text = reply.to_string();
+    let status = if reply.get("ok") == Some(&Value::Bool(true)) {
+        "200 OK"
+    } else {
+        "404 Not Found"
+    };
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    )?;
+    stream.flush()
+}
