@@ -87,9 +87,8 @@ pub struct SlaProcessor {
     table: SharedSlaTable,
     samples: Codec<MetricSampleEvent>,
     analyses: Codec<SeriesAnalysisEvent>,
-    events: Codec<SlaEvent>,
+    outputs: OutputCodecs,
     states: Codec<SeriesSlaStateEvent>,
-    notifications: Codec<NotificationEvent>,
     series: HashMap<SeriesId, SeriesEntry>,
     dirty: HashSet<SeriesId>,
 }
@@ -101,9 +100,11 @@ impl SlaProcessor {
             table,
             samples: Codec::new()?,
             analyses: Codec::new()?,
-            events: Codec::new()?,
+            outputs: OutputCodecs {
+                events: Codec::new()?,
+                notifications: Codec::new()?,
+            },
             states: Codec::new()?,
-            notifications: Codec::new()?,
             series: HashMap::new(),
             dirty: HashSet::new(),
         })
@@ -156,14 +157,7 @@ impl SlaProcessor {
             metric: &entry.metric,
             labels: &entry.labels,
         };
-        let mut emit = Emitter {
-            config: &self.config,
-            events: &self.events,
-            notifications: &self.notifications,
-            series,
-            now_ms,
-            out,
-        };
+        let mut emit = Emitter::new(&self.config, &self.outputs, series, now_ms, out);
         let mut changed = false;
         for watched in &mut entry.watched {
             let def = &watched.sla.definition;
@@ -213,14 +207,7 @@ impl SlaProcessor {
             metric: &entry.metric,
             labels: &entry.labels,
         };
-        let mut emit = Emitter {
-            config: &self.config,
-            events: &self.events,
-            notifications: &self.notifications,
-            series,
-            now_ms,
-            out,
-        };
+        let mut emit = Emitter::new(&self.config, &self.outputs, series, now_ms, out);
         let mut changed = false;
         for forecast in &analysis.violations {
             // Only a forecast for the range the SLA has now (an analysis queued before an update
@@ -289,17 +276,32 @@ fn rematch(entry: &mut SeriesEntry, matching: Vec<Arc<ActiveSla>>) {
         .collect();
 }
 
+/// Encoders of what the worker writes.
+struct OutputCodecs {
+    events: Codec<SlaEvent>,
+    notifications: Codec<NotificationEvent>,
+}
+
 /// Builds and appends the worker's output records for one series.
 struct Emitter<'a> {
     config: &'a SlaConfig,
-    events: &'a Codec<SlaEvent>,
-    notifications: &'a Codec<NotificationEvent>,
+    outputs: &'a OutputCodecs,
     series: SeriesRef<'a>,
     now_ms: i64,
     out: &'a mut Vec<OutRecord>,
 }
 
-impl Emitter<'_> {
+impl<'a> Emitter<'a> {
+    fn new(config: &'a SlaConfig, outputs: &'a OutputCodecs, series: SeriesRef<'a>, now_ms: i64, out: &'a mut Vec<OutRecord>) -> Self {
+        Emitter {
+            config,
+            outputs,
+            series,
+            now_ms,
+            out,
+        }
+    }
+
     fn build(
         &self,
         sla: &ActiveSla,
@@ -331,7 +333,7 @@ impl Emitter<'_> {
         let at = event.at_ms;
         let key = event.sla_id.clone();
         self.out
-            .push(OutRecord::new(topics::SLA_EVENTS, key, self.events.encode(&event), at));
+            .push(OutRecord::new(topics::SLA_EVENTS, key, self.outputs.events.encode(&event), at));
     }
 
     fn event(
@@ -371,7 +373,7 @@ impl Emitter<'_> {
             self.out.push(OutRecord::new(
                 topics::NOTIFICATIONS,
                 key,
-                self.notifications.encode(&message),
+                self.outputs.notifications.encode(&message),
                 details.at_ms,
             ));
         }
@@ -407,14 +409,7 @@ impl Processor for SlaProcessor {
                 metric: &entry.metric,
                 labels: &entry.labels,
             };
-            let mut emit = Emitter {
-                config: &self.config,
-                events: &self.events,
-                notifications: &self.notifications,
-                series,
-                now_ms,
-                out,
-            };
+            let mut emit = Emitter::new(&self.config, &self.outputs, series, now_ms, out);
             let mut changed = false;
             for watched in &mut entry.watched {
                 let Some(state) = watched.state.as_mut() else { continue };

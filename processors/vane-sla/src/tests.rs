@@ -114,9 +114,11 @@ fn batch(p: &mut SlaProcessor, records: &[Record], now: i64) -> Outputs {
 fn split(p: &SlaProcessor, out: Vec<OutRecord>) -> Outputs {
     let pick = |topic: &'static str| out.iter().filter(move |r| r.topic == topic);
     Outputs {
-        events: pick(topics::SLA_EVENTS).map(|r| p.events.decode(&r.value).unwrap()).collect(),
+        events: pick(topics::SLA_EVENTS)
+            .map(|r| p.outputs.events.decode(&r.value).unwrap())
+            .collect(),
         notifications: pick(topics::NOTIFICATIONS)
-            .map(|r| p.notifications.decode(&r.value).unwrap())
+            .map(|r| p.outputs.notifications.decode(&r.value).unwrap())
             .collect(),
         changelog: pick(topics::SLA_STATE).cloned().collect(),
     }
