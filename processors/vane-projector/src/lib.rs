@@ -1,7 +1,9 @@
 //! The projector: reads `vane.metrics.aggregates`, `vane.metrics.analytics`,
-//! `vane.sla.definitions` and `vane.sla.events` and writes the read models (series catalog,
+//! `vane.sla.definitions`, `vane.sla.events`, `vane.users` and `vane.weather.subscriptions` and
+//! writes the read models (series catalog,
 //! aggregates per series and window, analyses per series by time and the latest analysis' points,
-//! SLA definitions, status, violations and transitions) through the [`Store`], then commits the
+//! SLA definitions, status, violations and transitions, users with their username claims, weather
+//! subscriptions per user) through the [`Store`], then commits the
 //! offsets. Upserts are
 //! idempotent and keep the newest version of each row, so redelivery, replay and out-of-order
 //! events all converge to the same rows. [`replay`] rebuilds every read model from the log.
@@ -9,6 +11,7 @@
 mod analysis_rows;
 mod rows;
 mod sla_rows;
+mod user_rows;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -23,6 +26,7 @@ use vane_stream::{Log, StreamError, topics};
 
 pub use rows::{Batch, Codecs};
 pub use sla_rows::SlaRows;
+pub use user_rows::{NameChange, UserRows};
 
 /// The topics projected into read models.
 const TOPICS: &[&str] = &[
@@ -30,6 +34,8 @@ const TOPICS: &[&str] = &[
     topics::METRICS_ANALYTICS,
     topics::SLA_DEFINITIONS,
     topics::SLA_EVENTS,
+    topics::USERS,
+    topics::WEATHER_SUBSCRIPTIONS,
 ];
 
 #[derive(Debug, Error)]
@@ -129,6 +135,7 @@ async fn write(store: &Store, batch: &Batch) -> Result<(), StoreError> {
     store.upsert_series(&batch.series).await?;
     store.upsert_aggregates(&batch.aggregates).await?;
     store.upsert_analyses(&batch.analyses).await?;
+    write_users(store, &batch.users).await?;
     let sla = &batch.sla;
     if sla.is_empty() {
         return Ok(());
@@ -140,6 +147,29 @@ async fn write(store: &Store, batch: &Batch) -> Result<(), StoreError> {
     store.upsert_sla_status(&sla.status).await?;
     store.upsert_sla_violations(&sla.violations).await?;
     store.upsert_sla_transitions(&sla.transitions).await
+}
+
+/// Users, then username claims and releases in record order (one user's events are on one
+/// partition, so a registration is claimed before its deletion frees the name), then
+/// subscriptions.
+async fn write_users(store: &Store, rows: &UserRows) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    store.upsert_users(&rows.users).await?;
+    for change in &rows.names {
+        match change {
+            NameChange::Release(username, user_id) => store.release_username(username, user_id).await?,
+            NameChange::Claim(username, user_id) => {
+                if !store.claim_username(username, user_id).await? {
+                    // The API claims before it writes the event, so this is an older registration
+                    // of a name that was freed and taken again: the current holder keeps it.
+                    tracing::warn!(username, user_id, "username held by another user; registration not claimed");
+                }
+            }
+        }
+    }
+    store.upsert_subscriptions(&rows.subscriptions).await
 }
 
 /// What a replay did.
@@ -293,5 +323,78 @@ mod tests {
         let again = replay(&log, &store).await.unwrap();
         assert_eq!(again, report);
         assert_eq!(store.list_sla_status(None, &Page::first(10)).await.unwrap().rows, status);
+    }
+
+    fn user_event(id: &str, name: &str, change: vane_events::UserChange, revision: i64) -> OutRecord {
+        let event = vane_events::UserEvent {
+            envelope: Envelope::new(1_000, 1_000, "test"),
+            change,
+            user: vane_events::User {
+                id: id.into(),
+                username: name.into(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                chat_id: None,
+                time_zone: "UTC".into(),
+                quiet_hours: None,
+                cooldown_ms: 0,
+                created_at_ms: 1_000,
+                revision,
+            },
+        };
+        OutRecord::new(topics::USERS, id, Codec::new().unwrap().encode(&event), 1_000)
+    }
+
+    fn subscription_event(id: &str, user_id: &str, change: vane_events::SubscriptionChange, revision: i64) -> OutRecord {
+        let event = vane_events::WeatherSubscriptionEvent {
+            envelope: Envelope::new(1_000, 1_000, "test"),
+            change,
+            subscription: vane_events::WeatherSubscription {
+                id: id.into(),
+                user_id: user_id.into(),
+                city_name: Some("Catania".into()),
+                country: Some("IT".into()),
+                constraints: vec![vane_events::WeatherConstraint {
+                    kind: "rain".into(),
+                    threshold: None,
+                }],
+                created_at_ms: 1_000,
+                updated_at_ms: 1_000,
+                revision,
+                ..Default::default()
+            },
+        };
+        OutRecord::new(topics::WEATHER_SUBSCRIPTIONS, id, Codec::new().unwrap().encode(&event), 1_000)
+    }
+
+    /// `vane replay` rebuilds users, their username claims and their subscriptions; a deleted
+    /// user's name is free again and their deleted subscriptions are not listed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replay_rebuilds_users_claims_and_subscriptions() {
+        use vane_events::{SubscriptionChange, UserChange};
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::Embedded(EmbeddedLog::open(EmbeddedConfig::new(dir.path().join("log"))).unwrap());
+        log.ensure_topics(&TopicLayout::default().specs()).await.unwrap();
+        let store = Store::open_embedded(dir.path().join("store")).unwrap();
+        let records = vec![
+            user_event("u1", "ada", UserChange::Registered, 1),
+            user_event("u2", "bob", UserChange::Registered, 1),
+            user_event("u2", "bob", UserChange::Deleted, 2),
+            subscription_event("s1", "u1", SubscriptionChange::Created, 1),
+            subscription_event("s2", "u1", SubscriptionChange::Created, 1),
+            subscription_event("s2", "u1", SubscriptionChange::Deleted, 2),
+            OutRecord::new(topics::USERS, "u3", b"garbage".to_vec(), 1_000),
+        ];
+        log.send(&records).await.unwrap();
+        let report = replay(&log, &store).await.unwrap();
+        assert_eq!((report.events, report.rejected), (7, 1), "{report:?}");
+        assert_eq!(
+            store.get_user_by_username("ada").await.unwrap().map(|u| u.user_id),
+            Some("u1".into())
+        );
+        assert_eq!(store.get_user_by_username("bob").await.unwrap(), None);
+        assert!(store.claim_username("bob", "u9").await.unwrap());
+        assert!(!store.claim_username("ada", "u9").await.unwrap());
+        let listed = store.list_subscriptions("u1").await.unwrap();
+        assert_eq!(listed.iter().map(|s| s.subscription_id.as_str()).collect::<Vec<_>>(), ["s1"]);
     }
 }

@@ -2,16 +2,19 @@
 //! coalesced: one aggregates row per (series, window) with the highest version, one catalog row
 //! per series with the earliest first and latest last sighting, every analysis for the history
 //! but the per-point arrays of the newest analysis of each series only; SLA rows in record order
-//! (the store applies status updates in order). Pure.
+//! (the store applies status updates in order); users and subscriptions in record order. Pure.
 
 use std::collections::{BTreeMap, HashMap};
 
-use vane_events::{Codec, EventsError, SeriesAggregatesEvent, SeriesAnalysisEvent, SlaDefinitionEvent, SlaEvent};
+use vane_events::{
+    Codec, EventsError, SeriesAggregatesEvent, SeriesAnalysisEvent, SlaDefinitionEvent, SlaEvent, UserEvent, WeatherSubscriptionEvent,
+};
 use vane_store::{AggregateRow, AnalysisRow, SeriesRow};
 use vane_stream::{Record, topics};
 
 use crate::analysis_rows::analysis_row;
 use crate::sla_rows::SlaRows;
+use crate::user_rows::UserRows;
 
 /// The decoders of the topics the projector reads.
 pub struct Codecs {
@@ -19,6 +22,8 @@ pub struct Codecs {
     analyses: Codec<SeriesAnalysisEvent>,
     sla_definitions: Codec<SlaDefinitionEvent>,
     sla_events: Codec<SlaEvent>,
+    users: Codec<UserEvent>,
+    subscriptions: Codec<WeatherSubscriptionEvent>,
 }
 
 impl Codecs {
@@ -28,6 +33,8 @@ impl Codecs {
             analyses: Codec::new()?,
             sla_definitions: Codec::new()?,
             sla_events: Codec::new()?,
+            users: Codec::new()?,
+            subscriptions: Codec::new()?,
         })
     }
 }
@@ -39,6 +46,7 @@ pub struct Batch {
     pub aggregates: Vec<AggregateRow>,
     pub analyses: Vec<AnalysisRow>,
     pub sla: SlaRows,
+    pub users: UserRows,
     pub rejected: Vec<(Record, String)>,
     pub next_offsets: Vec<((String, u32), u64)>,
 }
@@ -46,7 +54,7 @@ pub struct Batch {
 impl Batch {
     /// Rows written by this batch.
     pub fn rows(&self) -> usize {
-        self.series.len() + self.aggregates.len() + self.analyses.len() + self.sla.len()
+        self.series.len() + self.aggregates.len() + self.analyses.len() + self.sla.len() + self.users.len()
     }
 
     pub fn from_records(codecs: &Codecs, records: &[Record]) -> Batch {
@@ -54,6 +62,7 @@ impl Batch {
         let mut aggregates: HashMap<(String, String), AggregateRow> = HashMap::new();
         let mut analyses: Vec<AnalysisRow> = Vec::new();
         let mut sla = SlaRows::default();
+        let mut users = UserRows::default();
         let mut next: BTreeMap<(String, u32), u64> = BTreeMap::new();
         let mut rejected = Vec::new();
         for record in records {
@@ -72,6 +81,25 @@ impl Batch {
                         .decode(&record.value)
                         .map_err(|e| e.to_string())
                         .and_then(|event| sla.add_event(event))
+                };
+                if let Err(reason) = added {
+                    rejected.push((record.clone(), reason));
+                }
+                continue;
+            }
+            if record.topic == topics::USERS || record.topic == topics::WEATHER_SUBSCRIPTIONS {
+                let added = if record.topic == topics::USERS {
+                    codecs
+                        .users
+                        .decode(&record.value)
+                        .map_err(|e| e.to_string())
+                        .and_then(|event| users.add_user(event))
+                } else {
+                    codecs
+                        .subscriptions
+                        .decode(&record.value)
+                        .map_err(|e| e.to_string())
+                        .and_then(|event| users.add_subscription(event))
                 };
                 if let Err(reason) = added {
                     rejected.push((record.clone(), reason));
@@ -152,6 +180,7 @@ impl Batch {
             aggregates: aggregates.into_values().collect(),
             analyses,
             sla,
+            users,
             rejected,
             next_offsets: next.into_iter().collect(),
         }

@@ -16,6 +16,10 @@ pub const NOTIFICATIONS: &str = "vane.notifications";
 /// The notifier's outcome for each notification (delivered or failed), keyed by recipient; read
 /// back at start so that no dedup key is sent twice.
 pub const NOTIFICATION_DELIVERIES: &str = "vane.notifications.deliveries";
+/// Users registered, chat linked, settings changed, deleted (compacted), keyed by user id.
+pub const USERS: &str = "vane.users";
+/// Weather subscriptions created, updated, deleted (compacted), keyed by subscription id.
+pub const WEATHER_SUBSCRIPTIONS: &str = "vane.weather.subscriptions";
 pub const DLQ: &str = "vane.dlq";
 
 /// Header carrying the W3C trace context across topics.
@@ -57,6 +61,8 @@ impl TopicLayout {
             // Kept as long as the notifications: a notification still on its topic can be re-read,
             // and its delivery must still be there to recognise it.
             TopicSpec::new(NOTIFICATION_DELIVERIES, self.partitions).retention(self.derived_retention),
+            TopicSpec::new(USERS, self.partitions).compacted(),
+            TopicSpec::new(WEATHER_SUBSCRIPTIONS, self.partitions).compacted(),
             TopicSpec::new(DLQ, self.partitions).retention(self.derived_retention),
         ]
     }
