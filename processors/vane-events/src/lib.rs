@@ -22,6 +22,7 @@ pub mod sla_state;
 mod testing;
 pub mod user;
 pub mod weather_observation;
+pub mod weather_state;
 pub mod weather_subscription;
 
 pub use aggregates::SeriesAggregatesEvent;
@@ -35,4 +36,5 @@ pub use sla::{SlaDefinitionEvent, SlaEvent, SlaEventKind};
 pub use sla_state::{SeriesSlaStateEvent, SlaSeriesState};
 pub use user::{User, UserChange, UserEvent};
 pub use weather_observation::WeatherObservationEvent;
+pub use weather_state::{ConstraintWatch, WeatherStateEvent};
 pub use weather_subscription::{SubscriptionChange, WeatherConstraint, WeatherSubscription, WeatherSubscriptionEvent};

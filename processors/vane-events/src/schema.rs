@@ -13,7 +13,14 @@ use serde_json::Value;
 use crate::EventsError;
 
 /// Shared named types, by full name, with their schema text.
-const SHARED: &[(&str, &str)] = &[("vane.Envelope", include_str!("../../../schemas/envelope.avsc"))];
+const SHARED: &[(&str, &str)] = &[
+    ("vane.Envelope", include_str!("../../../schemas/envelope.avsc")),
+    // The weather matcher's changelog carries the latest observation of each subscription.
+    (
+        "vane.weather.WeatherObservation",
+        include_str!("../../../schemas/weather_observation.avsc"),
+    ),
+];
 
 /// A parsed, self-contained schema and its fingerprint.
 #[derive(Debug, Clone)]

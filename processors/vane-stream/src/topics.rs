@@ -20,6 +20,12 @@ pub const NOTIFICATION_DELIVERIES: &str = "vane.notifications.deliveries";
 pub const USERS: &str = "vane.users";
 /// Weather subscriptions created, updated, deleted (compacted), keyed by subscription id.
 pub const WEATHER_SUBSCRIPTIONS: &str = "vane.weather.subscriptions";
+/// Raw weather observations from outside producers, JSON or Avro, any key.
+pub const WEATHER_INGEST: &str = "vane.weather.ingest";
+/// Validated weather observations, keyed by city id.
+pub const WEATHER_OBSERVATIONS: &str = "vane.weather.observations";
+/// The weather matcher's changelog (the state of every subscription), keyed by subscription id.
+pub const WEATHER_STATE: &str = "vane.weather.state";
 pub const DLQ: &str = "vane.dlq";
 
 /// Header carrying the W3C trace context across topics.
@@ -63,6 +69,9 @@ impl TopicLayout {
             TopicSpec::new(NOTIFICATION_DELIVERIES, self.partitions).retention(self.derived_retention),
             TopicSpec::new(USERS, self.partitions).compacted(),
             TopicSpec::new(WEATHER_SUBSCRIPTIONS, self.partitions).compacted(),
+            TopicSpec::new(WEATHER_INGEST, self.partitions).retention(self.raw_retention),
+            TopicSpec::new(WEATHER_OBSERVATIONS, self.partitions).retention(self.derived_retention),
+            TopicSpec::new(WEATHER_STATE, self.partitions).compacted(),
             TopicSpec::new(DLQ, self.partitions).retention(self.derived_retention),
         ]
     }

@@ -1,0 +1,42 @@
+//! Reading a compacted topic (subscriptions, the matcher's changelog) to its end before a role
+//! starts, so that its tables are complete as of the start; the returned consumer then tails it.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use vane_stream::{Consumer, Log, Record, StreamError};
+
+/// How long one poll waits for records.
+pub const POLL: Duration = Duration::from_millis(200);
+/// How long reading a topic to its end may take before the start fails.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Reads every partition of `topic` from the start up to the end it has now, calling `apply` on
+/// each record; returns the consumer, positioned after what was read.
+pub async fn read_to_end(log: &Log, topic: &str, mut apply: impl FnMut(&Record)) -> Result<Consumer, StreamError> {
+    let ends = log.end_offsets(topic).await?;
+    let mut pending: HashMap<u32, u64> = HashMap::new();
+    for (partition, end) in ends.iter().enumerate() {
+        if *end > 0 {
+            pending.insert(partition as u32, *end);
+        }
+    }
+    let mut consumer = log.consumer(None, &[topic])?;
+    let started = Instant::now();
+    while !pending.is_empty() {
+        if started.elapsed() > LOAD_TIMEOUT {
+            return Err(StreamError::Startup(format!(
+                "reading {topic} to its end took longer than {}s ({} partitions left); is the log reachable?",
+                LOAD_TIMEOUT.as_secs(),
+                pending.len()
+            )));
+        }
+        for record in consumer.poll(10_000, POLL).await? {
+            apply(&record);
+            if pending.get(&record.partition).is_some_and(|end| record.offset + 1 >= *end) {
+                pending.remove(&record.partition);
+            }
+        }
+    }
+    Ok(consumer)
+}

@@ -1,0 +1,573 @@
+//! The weather matcher as a stream processor on `vane.weather.observations` (keyed by city id).
+//! It holds a [`vane_weather::Matcher`] fed with two global tables: the subscriptions, read from
+//! the compacted `vane.weather.subscriptions` to its end before the worker starts and then
+//! followed, and the users' settings (chat, time zone, quiet hours, cooldown) from the compacted
+//! `vane.users`, loaded and followed the same way. Changes reach the processor through a channel
+//! ([`TableSender`]) it drains before each record and at each punctuation, so the processor
+//! itself stays synchronous and I/O free.
+//!
+//! Notifications go to `vane.notifications` keyed by recipient; the state of every subscription
+//! they touched goes to the compacted changelog `vane.weather.state` in the same batch, and is
+//! restored before the worker starts (after the subscriptions): a redelivered observation is
+//! stale for the restored state, and a told alert is not told again. Punctuation moves the
+//! matcher's time to the wall clock (quiet hours and cooldowns end, users get their chat).
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use vane_events::{
+    Codec, EventsError, NotificationEvent, SubscriptionChange, UserChange, UserEvent, WeatherObservationEvent, WeatherStateEvent,
+    WeatherSubscriptionEvent,
+};
+use vane_stream::metrics::Metrics;
+use vane_stream::runner::{self, Clock, Processor, Rejected, RunnerConfig};
+use vane_stream::{Consumer, Log, OutRecord, Record, topics};
+use vane_weather::{CityId, Matcher, Observation, QuietHours, Subscription, UserSettings};
+
+use crate::follow::{POLL, read_to_end};
+use crate::{WorkerError, state};
+
+/// The runner role name (metrics label) and the default consumer group.
+pub const ROLE: &str = "weather-matcher";
+pub const GROUP: &str = "vane-weather-matcher";
+
+/// Settings of the matcher worker.
+#[derive(Debug, Clone)]
+pub struct MatcherConfig {
+    /// The consumer group on `vane.weather.observations`.
+    pub group: String,
+    /// How often wall-clock time moves the matcher on (quiet hours, cooldowns, new chats).
+    pub punctuate_every: Duration,
+    /// The envelope's `source`.
+    pub source: String,
+}
+
+impl Default for MatcherConfig {
+    fn default() -> Self {
+        MatcherConfig {
+            group: GROUP.to_string(),
+            punctuate_every: Duration::from_secs(5),
+            source: "weather_matcher".to_string(),
+        }
+    }
+}
+
+/// A change of one of the matcher's tables.
+#[derive(Debug, Clone)]
+pub enum TableChange {
+    Subscription(Subscription),
+    SubscriptionDeleted(String),
+    User(UserSettings),
+    UserDeleted(String),
+}
+
+/// Where table changes are sent to a running matcher.
+pub type TableSender = mpsc::UnboundedSender<TableChange>;
+
+pub struct WeatherMatcherProcessor {
+    config: MatcherConfig,
+    matcher: Matcher,
+    /// The processor's own index of subscriptions by city: whose state an observation changes.
+    by_city: HashMap<CityId, BTreeSet<String>>,
+    cities: HashMap<String, CityId>,
+    /// Subscriptions whose state changed since the last changelog write.
+    dirty: BTreeSet<String>,
+    /// Deleted subscriptions whose changelog entry must be emptied.
+    deleted: BTreeSet<String>,
+    sender: TableSender,
+    changes: mpsc::UnboundedReceiver<TableChange>,
+    observations: Codec<WeatherObservationEvent>,
+    notifications: Codec<NotificationEvent>,
+    states: Codec<WeatherStateEvent>,
+    subscriptions: Codec<WeatherSubscriptionEvent>,
+    messages: Vec<NotificationEvent>,
+}
+
+impl WeatherMatcherProcessor {
+    pub fn new(config: MatcherConfig) -> Result<WeatherMatcherProcessor, EventsError> {
+        let (sender, changes) = mpsc::unbounded_channel();
+        Ok(WeatherMatcherProcessor {
+            config,
+            matcher: Matcher::new(),
+            by_city: HashMap::new(),
+            cities: HashMap::new(),
+            dirty: BTreeSet::new(),
+            deleted: BTreeSet::new(),
+            sender,
+            changes,
+            observations: Codec::new()?,
+            notifications: Codec::new()?,
+            states: Codec::new()?,
+            subscriptions: Codec::new()?,
+            messages: Vec::new(),
+        })
+    }
+
+    /// A sender of table changes to this processor (also after it was moved into the runner).
+    pub fn changes(&self) -> TableSender {
+        self.sender.clone()
+    }
+
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// Applies a change at once (while loading, before the runner starts).
+    pub fn apply(&mut self, change: TableChange) {
+        match change {
+            TableChange::Subscription(subscription) => {
+                let id = subscription.id().to_string();
+                let city = subscription.city().id();
+                if self.matcher.upsert_subscription(subscription) {
+                    self.unindex(&id);
+                    self.by_city.entry(city.clone()).or_default().insert(id.clone());
+                    self.cities.insert(id.clone(), city);
+                    self.deleted.remove(&id);
+                    self.dirty.insert(id);
+                }
+            }
+            TableChange::SubscriptionDeleted(id) => {
+                if self.matcher.remove_subscription(&id) {
+                    self.unindex(&id);
+                    self.dirty.remove(&id);
+                    self.deleted.insert(id);
+                }
+            }
+            TableChange::User(user) => self.matcher.upsert_user(user),
+            TableChange::UserDeleted(id) => self.matcher.remove_user(&id),
+        }
+    }
+
+    /// Reads one record of `vane.weather.subscriptions` into a change; a record that does not
+    /// decode or validate is logged and skipped (the API validated it; the table must load).
+    pub fn subscription_change(&self, record: &Record) -> Option<TableChange> {
+        decode_subscription(&self.subscriptions, record)
+    }
+
+    /// Restores one changelog record of `vane.weather.state` (after the subscriptions were
+    /// loaded); `false` when it is about a subscription that no longer exists.
+    pub fn restore(&mut self, record: &Record) -> Result<bool, EventsError> {
+        let event = self.states.decode(&record.value)?;
+        let restored = self.matcher.restore(&event.subscription_id, state::from_event(&event));
+        // Restoring is not a change: nothing to write back.
+        self.dirty.remove(&event.subscription_id);
+        Ok(restored)
+    }
+
+    fn drain_changes(&mut self) {
+        while let Ok(change) = self.changes.try_recv() {
+            self.apply(change);
+        }
+    }
+
+    fn unindex(&mut self, id: &str) {
+        let Some(city) = self.cities.remove(id) else { return };
+        if let Some(ids) = self.by_city.get_mut(&city) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.by_city.remove(&city);
+            }
+        }
+    }
+
+    /// Sends the messages the matcher produced, marking their subscriptions for the changelog.
+    fn emit(&mut self, out: &mut Vec<OutRecord>) {
+        for message in self.messages.drain(..) {
+            self.dirty.insert(message.subject_id.clone());
+            let key = message.recipient.clone();
+            out.push(OutRecord::new(
+                topics::NOTIFICATIONS,
+                key,
+                self.notifications.encode(&message),
+                message.at_ms,
+            ));
+        }
+    }
+
+    /// Writes the changed subscriptions' state, in the same batch as the messages.
+    fn write_states(&mut self, now_ms: i64, out: &mut Vec<OutRecord>) {
+        for id in std::mem::take(&mut self.dirty) {
+            let Some(state) = self.matcher.state(&id) else { continue };
+            let event = state::to_event(&id, Some(&state), now_ms, &self.config.source);
+            out.push(OutRecord::new(
+                topics::WEATHER_STATE,
+                id.as_str(),
+                self.states.encode(&event),
+                now_ms,
+            ));
+        }
+        for id in std::mem::take(&mut self.deleted) {
+            let event = state::to_event(&id, None, now_ms, &self.config.source);
+            out.push(OutRecord::new(
+                topics::WEATHER_STATE,
+                id.as_str(),
+                self.states.encode(&event),
+                now_ms,
+            ));
+        }
+    }
+}
+
+fn decode_subscription(codec: &Codec<WeatherSubscriptionEvent>, record: &Record) -> Option<TableChange> {
+    let event = match codec.decode(&record.value) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::warn!(partition = record.partition, offset = record.offset, %error, "undecodable weather subscription skipped");
+            return None;
+        }
+    };
+    if event.change == SubscriptionChange::Deleted {
+        return Some(TableChange::SubscriptionDeleted(event.subscription.id));
+    }
+    match Subscription::from_record(&event.subscription) {
+        Ok(subscription) => Some(TableChange::Subscription(subscription)),
+        Err(error) => {
+            tracing::warn!(partition = record.partition, offset = record.offset, subscription = %event.subscription.id, %error, "invalid weather subscription skipped");
+            None
+        }
+    }
+}
+
+/// Reads one record of `vane.users` into the settings the matcher needs. A time zone or quiet
+/// hours that do not parse (the API checks them) are logged and left at UTC / none, so that the
+/// user still gets messages.
+pub fn decode_user(codec: &Codec<UserEvent>, record: &Record) -> Option<TableChange> {
+    let event = match codec.decode(&record.value) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::warn!(partition = record.partition, offset = record.offset, %error, "undecodable user skipped");
+            return None;
+        }
+    };
+    let user = event.user;
+    if event.change == UserChange::Deleted {
+        return Some(TableChange::UserDeleted(user.id));
+    }
+    let mut settings = UserSettings::new(&user.id, user.chat_id).with_cooldown_ms(user.cooldown_ms);
+    if !user.time_zone.is_empty() {
+        match settings.clone().with_time_zone(&user.time_zone) {
+            Ok(zoned) => settings = zoned,
+            Err(error) => tracing::warn!(user = %user.id, %error, "user's time zone refused; UTC instead"),
+        }
+    }
+    if let Some(text) = user.quiet_hours.as_deref() {
+        match text.parse::<QuietHours>() {
+            Ok(quiet) => settings = settings.with_quiet_hours(Some(quiet)),
+            Err(error) => tracing::warn!(user = %user.id, %error, "user's quiet hours refused; none instead"),
+        }
+    }
+    Some(TableChange::User(settings))
+}
+
+impl Processor for WeatherMatcherProcessor {
+    fn process(&mut self, record: &Record, _now_ms: i64, out: &mut Vec<OutRecord>) -> Result<(), Rejected> {
+        if record.topic != topics::WEATHER_OBSERVATIONS {
+            return Err(Rejected(format!("the weather matcher does not read topic {}", record.topic)));
+        }
+        self.drain_changes();
+        let event = self.observations.decode(&record.value)?;
+        let observation = Observation::from_event(&event)?;
+        let applied = self.matcher.observe(&observation, &mut self.messages);
+        if applied.subscriptions > 0
+            && let Some(ids) = self.by_city.get(&observation.city_id)
+        {
+            self.dirty.extend(ids.iter().cloned());
+        }
+        self.emit(out);
+        Ok(())
+    }
+
+    fn punctuate(&mut self, now_ms: i64, out: &mut Vec<OutRecord>) {
+        self.drain_changes();
+        self.matcher.advance(now_ms, &mut self.messages);
+        self.emit(out);
+        self.write_states(now_ms, out);
+    }
+
+    fn end_batch(&mut self, now_ms: i64, out: &mut Vec<OutRecord>) {
+        self.write_states(now_ms, out);
+    }
+}
+
+/// Loads the subscriptions and the users to the end of their topics, then the matcher's
+/// changelog, and starts tasks that keep following both tables until `shutdown`. The processor
+/// is complete as of the call; give it to [`vane_stream::runner::run`] (or use [`run_matcher`]).
+pub async fn start_matcher(
+    log: &Log,
+    config: MatcherConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(WeatherMatcherProcessor, Vec<JoinHandle<()>>), WorkerError> {
+    let mut processor = WeatherMatcherProcessor::new(config)?;
+    let subscriptions = read_to_end(log, topics::WEATHER_SUBSCRIPTIONS, |record| {
+        if let Some(change) = processor.subscription_change(record) {
+            processor.apply(change);
+        }
+    })
+    .await?;
+    let users_codec: Codec<UserEvent> = Codec::new()?;
+    let users = read_to_end(log, topics::USERS, |record| {
+        if let Some(change) = decode_user(&users_codec, record) {
+            processor.apply(change);
+        }
+    })
+    .await?;
+    let (mut restored, mut orphaned) = (0usize, 0usize);
+    read_to_end(log, topics::WEATHER_STATE, |record| match processor.restore(record) {
+        Ok(true) => restored += 1,
+        Ok(false) => orphaned += 1,
+        Err(error) => tracing::warn!(partition = record.partition, offset = record.offset, %error, "undecodable weather state skipped"),
+    })
+    .await?;
+    // Loading is not a change: the changelog already says what the matcher holds.
+    processor.dirty.clear();
+    processor.deleted.clear();
+    tracing::info!(
+        cities = processor.matcher.cities().count(),
+        restored,
+        orphaned,
+        "weather subscriptions, users and matcher state loaded"
+    );
+    let codec: Codec<WeatherSubscriptionEvent> = Codec::new()?;
+    let tasks = vec![
+        follow(
+            subscriptions,
+            move |r| decode_subscription(&codec, r),
+            processor.changes(),
+            shutdown.clone(),
+        ),
+        follow(users, move |r| decode_user(&users_codec, r), processor.changes(), shutdown),
+    ];
+    Ok((processor, tasks))
+}
+
+/// Tails a table's topic, sending each change to the processor.
+fn follow(
+    mut consumer: Consumer,
+    decode: impl Fn(&Record) -> Option<TableChange> + Send + 'static,
+    sender: TableSender,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let polled = tokio::select! {
+                polled = consumer.poll(1_000, POLL) => polled,
+                _ = shutdown.changed() => break,
+            };
+            match polled {
+                Ok(records) => {
+                    for record in &records {
+                        if let Some(change) = decode(record)
+                            && sender.send(change).is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "reading a weather table failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+    })
+}
+
+/// The runner settings of the matcher: `vane.weather.observations` in `config.group`.
+pub fn runner_config(config: &MatcherConfig) -> RunnerConfig {
+    let mut runner_config = RunnerConfig::new(ROLE, &config.group, &[topics::WEATHER_OBSERVATIONS]);
+    runner_config.punctuate_every = Some(config.punctuate_every);
+    runner_config
+}
+
+/// Loads, then runs the matcher until `shutdown`.
+pub async fn run_matcher(
+    log: Log,
+    config: MatcherConfig,
+    clock: &dyn Clock,
+    metrics: &Metrics,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), WorkerError> {
+    let runner_config = runner_config(&config);
+    let (processor, followers) = start_matcher(&log, config, shutdown.clone()).await?;
+    let result = runner::run(log, runner_config, processor, clock, metrics, shutdown).await;
+    for follower in followers {
+        follower.abort();
+    }
+    result.map_err(WorkerError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use vane_events::{Envelope, User};
+    use vane_weather::{Constraint, SubscriptionSpec};
+
+    use super::*;
+
+    const T0: i64 = 1_700_000_000_000;
+
+    fn rain_in_catania() -> Subscription {
+        Subscription::new(SubscriptionSpec {
+            id: "s1".into(),
+            user_id: "u1".into(),
+            city_name: Some("Catania".into()),
+            country: Some("IT".into()),
+            constraints: vec![Constraint::Rain],
+            revision: 1,
+            ..SubscriptionSpec::default()
+        })
+        .unwrap()
+    }
+
+    fn record(topic: &str, value: Vec<u8>) -> Record {
+        Record {
+            topic: topic.into(),
+            partition: 0,
+            offset: 0,
+            timestamp_ms: 0,
+            key: None,
+            value,
+            headers: Vec::new(),
+        }
+    }
+
+    fn observation(at_ms: i64, rain: Option<f64>) -> Record {
+        let event = WeatherObservationEvent {
+            envelope: Envelope::new(at_ms, at_ms, "test"),
+            city_id: "name:it:catania".into(),
+            city: "Catania".into(),
+            country: Some("IT".into()),
+            lat: None,
+            lon: None,
+            observed_at_ms: at_ms,
+            temperature_c: 14.2,
+            feels_like_c: None,
+            humidity_pct: None,
+            wind_ms: None,
+            rain_mm_1h: rain,
+            snow_mm_1h: None,
+            conditions: Vec::new(),
+        };
+        record(topics::WEATHER_OBSERVATIONS, Codec::new().unwrap().encode(&event))
+    }
+
+    fn processor() -> WeatherMatcherProcessor {
+        let mut processor = WeatherMatcherProcessor::new(MatcherConfig::default()).unwrap();
+        processor.apply(TableChange::Subscription(rain_in_catania()));
+        processor.apply(TableChange::User(UserSettings::new("u1", Some(42)).with_cooldown_ms(0)));
+        processor
+    }
+
+    /// Runs one batch of records through the processor as the runner does.
+    fn batch(processor: &mut WeatherMatcherProcessor, records: &[Record]) -> Vec<OutRecord> {
+        let mut out = Vec::new();
+        for record in records {
+            processor.process(record, T0, &mut out).unwrap();
+        }
+        processor.end_batch(T0, &mut out);
+        out
+    }
+
+    fn on(out: &[OutRecord], topic: &str) -> usize {
+        out.iter().filter(|r| r.topic == topic).count()
+    }
+
+    #[test]
+    fn notifications_and_state_go_out_together_and_a_restore_repeats_nothing() {
+        let mut first = processor();
+        let out = batch(&mut first, &[observation(T0, Some(2.5))]);
+        assert_eq!(on(&out, topics::NOTIFICATIONS), 1, "{out:?}");
+        assert_eq!(out[0].key, b"telegram:42");
+        let states: Vec<Record> = out
+            .iter()
+            .filter(|r| r.topic == topics::WEATHER_STATE)
+            .map(|r| record(topics::WEATHER_STATE, r.value.clone()))
+            .collect();
+        assert_eq!(states.len(), 1);
+        assert_eq!(on(&batch(&mut first, &[observation(T0, Some(2.5))]), topics::NOTIFICATIONS), 0);
+
+        // A new worker restores the changelog: the redelivered batch is stale, the end of the
+        // rain is told once.
+        let mut second = processor();
+        assert!(second.restore(&states[0]).unwrap());
+        let out = batch(&mut second, &[observation(T0, Some(2.5))]);
+        assert_eq!(on(&out, topics::NOTIFICATIONS), 0, "{out:?}");
+        let out = batch(&mut second, &[observation(T0 + 600_000, None)]);
+        assert_eq!(on(&out, topics::NOTIFICATIONS), 1);
+        assert_eq!(on(&out, topics::WEATHER_STATE), 1);
+
+        // A deleted subscription's changelog entry is emptied.
+        second.apply(TableChange::SubscriptionDeleted("s1".into()));
+        let mut out = Vec::new();
+        second.punctuate(T0 + 700_000, &mut out);
+        assert_eq!(on(&out, topics::WEATHER_STATE), 1);
+        let event = Codec::<WeatherStateEvent>::new().unwrap().decode(&out[0].value).unwrap();
+        assert!(event.watches.is_empty() && event.latest.is_none());
+    }
+
+    #[test]
+    fn messages_wait_for_a_chat_sent_through_the_channel() {
+        let mut processor = WeatherMatcherProcessor::new(MatcherConfig::default()).unwrap();
+        processor.apply(TableChange::Subscription(rain_in_catania()));
+        assert_eq!(on(&batch(&mut processor, &[observation(T0, Some(2.5))]), topics::NOTIFICATIONS), 0);
+        processor
+            .changes()
+            .send(TableChange::User(UserSettings::new("u1", Some(7))))
+            .unwrap();
+        let mut out = Vec::new();
+        processor.punctuate(T0 + 1_000, &mut out);
+        assert_eq!(on(&out, topics::NOTIFICATIONS), 1, "{out:?}");
+        assert_eq!(on(&out, topics::WEATHER_STATE), 1);
+        let wrong = record(topics::WEATHER_INGEST, Vec::new());
+        assert!(processor.process(&wrong, T0, &mut out).is_err());
+        let garbage = record(topics::WEATHER_OBSERVATIONS, b"{}".to_vec());
+        assert!(processor.process(&garbage, T0, &mut out).is_err());
+    }
+
+    #[test]
+    fn users_are_read_from_their_events() {
+        let codec = Codec::<UserEvent>::new().unwrap();
+        let user = User {
+            id: "u1".into(),
+            username: "ada".into(),
+            chat_id: Some(42),
+            time_zone: "Europe/Rome".into(),
+            quiet_hours: Some("22:00-07:00".into()),
+            cooldown_ms: 0,
+            revision: 3,
+            ..User::default()
+        };
+        let event = |change, user: User| {
+            let event = UserEvent {
+                envelope: Envelope::new(T0, T0, "api"),
+                change,
+                user,
+            };
+            record(topics::USERS, codec.encode(&event))
+        };
+        let Some(TableChange::User(settings)) = decode_user(&codec, &event(UserChange::SettingsChanged, user.clone())) else {
+            panic!("not a user")
+        };
+        assert_eq!(settings.chat_id, Some(42));
+        assert_eq!(settings.quiet_hours.map(|q| q.to_string()).as_deref(), Some("22:00-07:00"));
+        assert_eq!(settings.cooldown_ms, 0);
+        let odd = User {
+            time_zone: "Mars/Olympus".into(),
+            quiet_hours: Some("late".into()),
+            ..user.clone()
+        };
+        let Some(TableChange::User(settings)) = decode_user(&codec, &event(UserChange::Registered, odd)) else {
+            panic!("a user with odd settings must still get messages")
+        };
+        assert_eq!(settings.quiet_hours, None);
+        assert!(matches!(
+            decode_user(&codec, &event(UserChange::Deleted, user)),
+            Some(TableChange::UserDeleted(id)) if id == "u1"
+        ));
+        assert!(decode_user(&codec, &record(topics::USERS, b"junk".to_vec())).is_none());
+    }
+}
