@@ -7,12 +7,20 @@
 
 use vane_events::codec::looks_like_single_object;
 use vane_events::{Codec, EventsError, WeatherObservationEvent};
-use vane_stream::runner::{Processor, Rejected};
+use vane_stream::runner::{Processor, Rejected, RunnerConfig};
 use vane_stream::{OutRecord, Record, topics};
 use vane_weather::{Observation, observation_from_json};
 
 /// The envelope `source` of re-keyed observations.
 pub const SOURCE: &str = "weather_ingest";
+/// The runner role name (metrics label) and the default consumer group.
+pub const ROLE: &str = "weather-ingest";
+pub const GROUP: &str = "vane-weather-ingest";
+
+/// The runner settings of the ingest: `vane.weather.ingest` in `group` ([`GROUP`] by default).
+pub fn runner_config(group: &str) -> RunnerConfig {
+    RunnerConfig::new(ROLE, group, &[topics::WEATHER_INGEST])
+}
 
 pub struct WeatherIngestProcessor {
     observations: Codec<WeatherObservationEvent>,
@@ -115,23 +123,13 @@ mod tests {
             assert!(why.contains(reason), "{why}");
         }
         assert!(out.is_empty());
-        let mut codec_event = Codec::<WeatherObservationEvent>::new()
-            .unwrap()
-            .decode(&{
-                let mut good = Vec::new();
-                ingest
-                    .process(
-                        &record(br#"{"city": "Catania", "country": "IT", "time": 1, "temperature": 3}"#),
-                        5,
-                        &mut good,
-                    )
-                    .unwrap();
-                good.remove(0).value
-            })
-            .unwrap();
-        codec_event.city_id = "Catania".into();
-        let bytes = Codec::<WeatherObservationEvent>::new().unwrap().encode(&codec_event);
-        let Err(Rejected(why)) = ingest.process(&record(&bytes), 5, &mut out) else {
+        // Avro that decodes but does not validate.
+        let json = br#"{"city": "Catania", "country": "IT", "time": 1, "temperature": 3}"#;
+        ingest.process(&record(json), 5, &mut out).unwrap();
+        let codec = Codec::<WeatherObservationEvent>::new().unwrap();
+        let mut event = codec.decode(&out.remove(0).value).unwrap();
+        event.city_id = "Catania".into();
+        let Err(Rejected(why)) = ingest.process(&record(&codec.encode(&event)), 5, &mut out) else {
             panic!("accepted a bad city id")
         };
         assert!(why.contains("invalid city id"), "{why}");

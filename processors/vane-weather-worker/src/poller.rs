@@ -144,11 +144,14 @@ pub async fn run_poller(
         let now = clock.now_ms();
         let mut records = Vec::new();
         for (city_id, city) in schedule.due(now) {
-            match fetch(&client, &base, &config.api_key, &city).await {
+            let fetched = fetch(&client, &base, &config.api_key, &city).await;
+            // The interval and the backoff count from the answer.
+            let now = clock.now_ms();
+            match fetched {
                 Ok(body) => match parse_current_weather(&body, &city) {
                     Ok(observation) => {
                         counters.ok.inc();
-                        let event = observation.to_event(clock.now_ms(), &config.source);
+                        let event = observation.to_event(now, &config.source);
                         records.push(OutRecord::new(
                             topics::WEATHER_OBSERVATIONS,
                             city_id.as_str(),
