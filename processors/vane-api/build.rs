@@ -1,11 +1,15 @@
-//! Generates the `vane.v1` messages (metrics queries and the SLA manager), the tonic server and client, and the encoded file
+//! Generates the `vane.v1` messages (metrics queries, the SLA manager, users and subscriptions), the tonic server and client, and the encoded file
 //! descriptor set that the reflection service serves, from proto/vane/v1 with the vendored protoc
 //! (no system protoc needed).
 
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["../../proto/vane/v1/metrics.proto", "../../proto/vane/v1/sla.proto"];
+    let protos = [
+        "../../proto/vane/v1/metrics.proto",
+        "../../proto/vane/v1/sla.proto",
+        "../../proto/vane/v1/users.proto",
+    ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }

@@ -43,6 +43,15 @@ pub enum ApiError {
     /// A change on a server that has no admin token configured.
     #[error("{}", NO_ADMIN_TOKEN)]
     ChangesDisabled,
+    /// A user call on a server that has no JWT key configured.
+    #[error("{}", crate::users::NO_JWT_KEY)]
+    AuthDisabled,
+    /// Too many failed logins for one username: the next attempt must wait.
+    #[error("too many failed logins for this username; retry in {} s", (.retry_in_ms + 999) / 1000)]
+    TooManyAttempts { retry_in_ms: i64 },
+    /// A bug or a broken dependency (hashing, token encoding): logged, not sent.
+    #[error("internal: {0}")]
+    Internal(String),
     /// The log refused or failed a write.
     #[error("log: {0}")]
     Log(#[from] StreamError),
@@ -105,6 +114,8 @@ impl From<ApiError> for Status {
             ApiError::RevisionMismatch(message) => Status::aborted(message),
             ApiError::Unauthenticated(message) => Status::unauthenticated(message),
             ApiError::ChangesDisabled => Status::failed_precondition(NO_ADMIN_TOKEN),
+            ApiError::AuthDisabled => Status::failed_precondition(crate::users::NO_JWT_KEY),
+            ApiError::TooManyAttempts { .. } => Status::resource_exhausted(error.to_string()),
             ApiError::Log(log) if log.is_transient() || matches!(log, StreamError::Closed) => {
                 tracing::warn!(error = %log, "log unavailable while writing an SLA change");
                 Status::unavailable("the log is unavailable; retry later")

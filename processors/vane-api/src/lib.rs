@@ -1,4 +1,6 @@
-//! vane's gRPC API, the SLA JSON API, and the client behind `vane query` and `vane sla`.
+//! vane's gRPC API, the SLA JSON API, and the client behind `vane query`, `vane sla`, `vane user`
+//! and `vane subscribe`. With a [`UsersApi`] ([`ApiOptions::with_users`]) it also answers
+//! `vane.v1.Users` and `vane.v1.Subscriptions` (accounts with JWTs, weather subscriptions).
 //!
 //! The server side ([`serve`], [`router`]) answers `vane.v1.MetricsQuery` (proto/vane/v1) from the
 //! read-model store: the series catalog, windowed aggregates and the analytics of each series. It
@@ -23,14 +25,20 @@ pub mod server;
 mod service;
 pub mod sla;
 pub mod sla_cli;
+pub mod users;
 
 pub use cli::{QueryArgs, QueryKind, run_query, run_query_at};
 pub use client::{Client, DEFAULT_GRPC_ADDR};
 pub use error::ApiError;
 pub use matcher::Matcher;
-pub use server::{ApiHealth, ApiOptions, ApiRoutes, SERVICE_NAME, SLA_SERVICE_NAME, router, router_with, serve, serve_with};
+pub use server::{
+    ApiHealth, ApiOptions, ApiRoutes, SERVICE_NAME, SLA_SERVICE_NAME, SUBSCRIPTIONS_SERVICE_NAME, USERS_SERVICE_NAME, router, router_with,
+    serve, serve_with,
+};
 pub use sla::{SlaApi, sla_http_router};
 pub use sla_cli::{ADMIN_TOKEN_ENV, SlaArgs, SlaCommand, run_sla, run_sla_with};
+pub use users::subscriptions::SubscriptionRequest;
+pub use users::{Caller, DEFAULT_TOKEN_TTL_MS, NO_JWT_KEY, Registration, SettingsChange, UsersApi};
 
 /// The generated `vane.v1` messages, server and client.
 pub mod pb {

@@ -1,4 +1,5 @@
-//! The gRPC server: `vane.v1.MetricsQuery`, `vane.v1.Sla` when [`ApiOptions::sla`] is given, the
+//! The gRPC server: `vane.v1.MetricsQuery`, `vane.v1.Sla` when [`ApiOptions::sla`] is given,
+//! `vane.v1.Users` and `vane.v1.Subscriptions` when [`ApiOptions::users`] is given, the
 //! standard health service (`grpc.health.v1`) and the reflection service (`grpc.reflection.v1`),
 //! on one listener.
 //!
@@ -21,8 +22,11 @@ use crate::ApiError;
 use crate::pb;
 use crate::pb::metrics_query_server::MetricsQueryServer;
 use crate::pb::sla_server::SlaServer;
+use crate::pb::subscriptions_server::SubscriptionsServer;
+use crate::pb::users_server::UsersServer;
 use crate::service::MetricsService;
 use crate::sla::{SlaApi, SlaService};
+use crate::users::{SubscriptionsService, UsersApi, UsersService};
 
 /// The full name of the metrics query service, as health checks and reflection know it.
 pub const SERVICE_NAME: &str = "vane.v1.MetricsQuery";
@@ -30,18 +34,32 @@ pub const SERVICE_NAME: &str = "vane.v1.MetricsQuery";
 /// The full name of the SLA service.
 pub const SLA_SERVICE_NAME: &str = "vane.v1.Sla";
 
+/// The full name of the users service.
+pub const USERS_SERVICE_NAME: &str = "vane.v1.Users";
+
+/// The full name of the weather subscriptions service.
+pub const SUBSCRIPTIONS_SERVICE_NAME: &str = "vane.v1.Subscriptions";
+
 /// What the server serves besides the metrics queries.
 #[derive(Debug, Clone, Default)]
 pub struct ApiOptions {
     /// The SLA manager (`vane.v1.Sla`); `None` serves the metrics queries only. Share the same
     /// [`SlaApi`] with [`crate::sla_http_router`] so that both see each other's changes at once.
     pub sla: Option<SlaApi>,
+    /// Users and weather subscriptions (`vane.v1.Users`, `vane.v1.Subscriptions`).
+    pub users: Option<UsersApi>,
 }
 
 impl ApiOptions {
     /// With the SLA service.
     pub fn with_sla(mut self, sla: SlaApi) -> Self {
         self.sla = Some(sla);
+        self
+    }
+
+    /// With the users and subscriptions services.
+    pub fn with_users(mut self, users: UsersApi) -> Self {
+        self.users = Some(users);
         self
     }
 }
@@ -85,6 +103,13 @@ pub async fn router_with(store: Store, options: ApiOptions) -> Result<ApiRoutes,
     if let Some(sla) = options.sla {
         routes = routes.add_service(SlaServer::new(SlaService::new(sla)));
         services.push(SLA_SERVICE_NAME);
+    }
+    if let Some(users) = options.users {
+        routes = routes
+            .add_service(UsersServer::new(UsersService::new(users.clone())))
+            .add_service(SubscriptionsServer::new(SubscriptionsService::new(users)));
+        services.push(USERS_SERVICE_NAME);
+        services.push(SUBSCRIPTIONS_SERVICE_NAME);
     }
     let routes = routes.add_service(health_service).add_service(reflection);
     let health = ApiHealth { reporter, services };
