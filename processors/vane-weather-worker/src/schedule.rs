@@ -53,8 +53,11 @@ impl Schedule {
         {
             return;
         }
-        self.remove(&id);
         let city_id = subscription.city().id();
+        // An update in the same city keeps the city's turn (once per interval stays true).
+        if self.subscriptions.get(&id).is_some_and(|(held, _)| *held != city_id) {
+            self.remove(&id);
+        }
         let polled = self.cities.entry(city_id.clone()).or_insert_with(|| Polled {
             city: subscription.city().clone(),
             subscriptions: BTreeSet::new(),
@@ -183,6 +186,9 @@ mod tests {
         assert!(schedule.due(599_999).is_empty());
         assert_eq!(schedule.next_due_ms(), Some(600_000));
         assert_eq!(schedule.due(600_000).len(), 2);
+        // An update that keeps the city keeps its turn.
+        schedule.upsert(&sub("c", "Rome", 2));
+        assert!(schedule.due(599_999).is_empty());
         // Moving b to Rome keeps Catania (a still wants it); removing a drops it.
         schedule.upsert(&sub("b", "Rome", 2));
         schedule.upsert(&sub("b", "Naples", 1));
