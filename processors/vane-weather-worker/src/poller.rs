@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use vane_events::{Codec, SubscriptionChange, WeatherObservationEvent, WeatherSubscriptionEvent};
 use vane_stream::metrics::{Counter, Metrics};
 use vane_stream::runner::{Clock, send_with_retry};
-use vane_stream::{Log, OutRecord, topics};
+use vane_stream::{Log, OutRecord, StreamError, topics};
 use vane_weather::{City, CityId, Subscription, WeatherError, parse_current_weather};
 
 use crate::WorkerError;
@@ -144,7 +144,10 @@ pub async fn run_poller(
         let now = clock.now_ms();
         let mut records = Vec::new();
         for (city_id, city) in schedule.due(now) {
-            let fetched = fetch(&client, &base, &config.api_key, &city).await;
+            let fetched = tokio::select! {
+                fetched = fetch(&client, &base, &config.api_key, &city) => fetched,
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            };
             // The interval and the backoff count from the answer.
             let now = clock.now_ms();
             match fetched {
@@ -166,7 +169,12 @@ pub async fn run_poller(
             }
         }
         if !records.is_empty() {
-            send_with_retry(&log, &records, &mut shutdown).await?;
+            match send_with_retry(&log, &records, &mut shutdown).await {
+                Ok(()) => {}
+                // Stopping while the log was unwritable: what was not written is polled again.
+                Err(StreamError::Closed) if *shutdown.borrow() => break,
+                Err(error) => return Err(error.into()),
+            }
         }
         // Wait for the next due city, reading subscription changes meanwhile.
         let now = clock.now_ms();
