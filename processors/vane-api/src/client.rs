@@ -17,7 +17,7 @@ use crate::pb::sla_client::SlaClient as GeneratedSlaClient;
 const CLIENT_PAGE: u32 = 1_000;
 
 /// How long one call (one page) may take.
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -45,7 +45,7 @@ pub fn endpoint_uri(addr: &str) -> String {
 }
 
 /// A channel to the API at `addr` (`host:port`, with or without `http://`).
-async fn connect_channel(addr: &str) -> Result<Channel, ApiError> {
+pub(crate) async fn connect_channel(addr: &str) -> Result<Channel, ApiError> {
     let uri = endpoint_uri(addr);
     let endpoint = Endpoint::from_shared(uri.clone()).map_err(|error| ApiError::BadAddress {
         addr: addr.to_string(),

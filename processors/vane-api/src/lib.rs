@@ -26,6 +26,7 @@ mod service;
 pub mod sla;
 pub mod sla_cli;
 pub mod users;
+pub mod users_cli;
 
 pub use cli::{QueryArgs, QueryKind, run_query, run_query_at};
 pub use client::{Client, DEFAULT_GRPC_ADDR};
@@ -39,6 +40,10 @@ pub use sla::{SlaApi, sla_http_router};
 pub use sla_cli::{ADMIN_TOKEN_ENV, SlaArgs, SlaCommand, run_sla, run_sla_with};
 pub use users::subscriptions::SubscriptionRequest;
 pub use users::{Caller, DEFAULT_TOKEN_TTL_MS, NO_JWT_KEY, Registration, SettingsChange, UsersApi};
+pub use users_cli::{
+    PASSWORD_ENV, SubscribeArgs, SubscriptionsArgs, TOKEN_ENV, UnsubscribeArgs, UserArgs, UserCommand, run_subscribe, run_subscriptions,
+    run_unsubscribe, run_user,
+};
 
 /// The generated `vane.v1` messages, server and client.
 pub mod pb {

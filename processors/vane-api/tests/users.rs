@@ -43,6 +43,7 @@ struct Fixture {
     api: UsersApi,
     store: Store,
     clock: Arc<TestClock>,
+    grpc_addr: String,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
@@ -73,6 +74,7 @@ async fn start(jwt_key: Option<&str>) -> Fixture {
         api,
         store,
         clock,
+        grpc_addr: addr.to_string(),
         _stop: stop,
         _dir: dir,
     }
@@ -295,4 +297,96 @@ async fn without_a_jwt_key_user_calls_are_refused_with_the_reason() {
     assert!(status.message().contains("auth.jwt_secret"), "{}", status.message());
     let status = f.subscriptions.list(pb::ListSubscriptionsRequest {}).await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
+}
+
+/// The CLI's functions against the same server: register, login (plain and JSON), subscribe,
+/// list, unsubscribe, link code and delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_functions_drive_the_whole_flow() {
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct User {
+        #[command(flatten)]
+        args: vane_api::UserArgs,
+    }
+    #[derive(Debug, Parser)]
+    struct Subscribe {
+        #[command(flatten)]
+        args: vane_api::SubscribeArgs,
+    }
+    #[derive(Debug, Parser)]
+    struct Subscriptions {
+        #[command(flatten)]
+        args: vane_api::SubscriptionsArgs,
+    }
+    #[derive(Debug, Parser)]
+    struct Unsubscribe {
+        #[command(flatten)]
+        args: vane_api::UnsubscribeArgs,
+    }
+
+    let f = start(Some("a-test-key-that-is-long-enough-0123")).await;
+    let addr = f.grpc_addr.clone();
+    let user = |argv: &[&str]| {
+        let mut all = vec!["vane", "--grpc-addr", addr.as_str()];
+        all.extend_from_slice(argv);
+        User::try_parse_from(all).unwrap().args
+    };
+    let out = vane_api::run_user(&user(&["register", "--username", "ada", "--password", PASSWORD]))
+        .await
+        .unwrap();
+    assert!(out.starts_with("ada ("), "{out}");
+    let token = vane_api::run_user(&user(&["login", "--username", "ada", "--password", PASSWORD]))
+        .await
+        .unwrap();
+    let token = token.trim().to_string();
+    let json = vane_api::run_user(&user(&["--json", "login", "--username", "ada", "--password", PASSWORD]))
+        .await
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        json["token"].as_str().is_some() && json["expires_at_ms"].as_i64().is_some(),
+        "{json}"
+    );
+
+    let with = |argv: &[&str]| {
+        let mut all = vec!["vane", "--grpc-addr", addr.as_str(), "--token", token.as_str()];
+        all.extend_from_slice(argv);
+        all.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let subscribe = Subscribe::try_parse_from(with(&["--city", "Catania", "--country", "IT", "--rain"])).unwrap();
+    let out = vane_api::run_subscribe(&subscribe.args).await.unwrap();
+    assert!(out.contains("Catania, IT") && out.contains("rain"), "{out}");
+    let listed = Subscriptions::try_parse_from(with(&["--json"])).unwrap();
+    let rows: serde_json::Value = serde_json::from_str(&vane_api::run_subscriptions(&listed.args).await.unwrap()).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    let id = rows[0]["id"].as_str().unwrap().to_string();
+    let unsubscribe = Unsubscribe::try_parse_from(with(&[id.as_str()])).unwrap();
+    assert!(
+        vane_api::run_unsubscribe(&unsubscribe.args)
+            .await
+            .unwrap()
+            .starts_with("unsubscribed")
+    );
+    let again = vane_api::run_unsubscribe(&unsubscribe.args).await.unwrap_err().to_string();
+    assert!(again.contains("no subscription"), "{again}");
+    let listed = Subscriptions::try_parse_from(with(&[])).unwrap();
+    assert!(
+        vane_api::run_subscriptions(&listed.args)
+            .await
+            .unwrap()
+            .starts_with("no subscriptions")
+    );
+
+    let code = vane_api::run_user(&User::try_parse_from(with(&["link-code"])).unwrap().args)
+        .await
+        .unwrap();
+    assert!(code.contains("/start "), "{code}");
+    let out = vane_api::run_user(&User::try_parse_from(with(&["delete"])).unwrap().args)
+        .await
+        .unwrap();
+    assert!(out.contains("account deleted"), "{out}");
+    let refused = vane_api::run_subscriptions(&listed.args).await.unwrap_err().to_string();
+    assert!(refused.contains("no longer exists"), "{refused}");
 }

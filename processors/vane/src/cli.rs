@@ -31,6 +31,14 @@ pub enum Command {
     /// Define, change, delete and list SLAs through the gRPC API (changes read the admin token
     /// from VANE_ADMIN_TOKEN).
     Sla(vane_api::SlaArgs),
+    /// Your account: register, login (prints the token for VANE_TOKEN), link-code, passwd, delete.
+    User(vane_api::UserArgs),
+    /// Subscribe to weather alerts for a city (needs VANE_TOKEN).
+    Subscribe(vane_api::SubscribeArgs),
+    /// List your weather subscriptions (needs VANE_TOKEN).
+    Subscriptions(vane_api::SubscriptionsArgs),
+    /// Delete one of your weather subscriptions (needs VANE_TOKEN).
+    Unsubscribe(vane_api::UnsubscribeArgs),
     /// Rebuild every read model from the log (embedded: stop `vane up` first).
     Replay(ServerArgs),
     /// Create or upgrade the read-model schema (ScyllaDB keyspace and tables, or the SQLite file).

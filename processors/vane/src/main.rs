@@ -18,6 +18,10 @@ fn main() -> ExitCode {
         cli::Command::Run { role, server } => config::load(&server, Some(role)).and_then(|config| up::run(config, up::Roles::One(role))),
         cli::Command::Query(args) => query(&args),
         cli::Command::Sla(args) => sla(&args),
+        cli::Command::User(args) => client(vane_api::run_user(&args)),
+        cli::Command::Subscribe(args) => client(vane_api::run_subscribe(&args)),
+        cli::Command::Subscriptions(args) => client(vane_api::run_subscriptions(&args)),
+        cli::Command::Unsubscribe(args) => client(vane_api::run_unsubscribe(&args)),
         cli::Command::Replay(args) => config::load(&args, None).and_then(up::replay),
         cli::Command::Migrate(args) => config::load(&args, None).and_then(up::migrate),
         cli::Command::Analyze(args) => analyze::run(&args),
@@ -41,6 +45,14 @@ fn query(args: &vane_api::QueryArgs) -> anyhow::Result<()> {
 fn sla(args: &vane_api::SlaArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let output = runtime.block_on(vane_api::run_sla(args))?;
+    print!("{output}");
+    Ok(())
+}
+
+/// Runs one client call and prints what it returns.
+fn client(call: impl std::future::Future<Output = Result<String, vane_api::ApiError>>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let output = runtime.block_on(call)?;
     print!("{output}");
     Ok(())
 }
