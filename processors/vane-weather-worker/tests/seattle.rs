@@ -1,10 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-//! Acceptance through the runtime: four years of Seattle weather
-//! (shared/data/weather/seattle-weather.csv) written to `vane.weather.ingest` as one JSON record
-//! per day at 12:00 UTC (temperature = temp_min, rain = precipitation when above zero, snow
-//! instead on snow days, wind), through the ingest role and the matcher worker on the embedded
-//! log, for "rain" and "temperature below 0 °C". The notifications on `vane.notifications` must be
-//! what a count straight from the CSV predicts: one alert per maximal run of days on which the
+//! Acceptance through the runtime: four years of Seattle weather (shared/data/weather/, copied
+//! to processors/vane-weather/tests/data/) written to `vane.weather.ingest` as one JSON record per
+//! day at 12:00 UTC (temperature = temp_min, rain = precipitation when above zero, snow instead
+//! on snow days, wind), through the ingest role and the matcher worker on the embedded log, for
+//! "rain" and "temperature below 0 °C". The notifications on `vane.notifications` must be what a
+//! count straight from the CSV predicts: one alert per maximal run of days on which the
 //! constraint holds, one "cleared" per run that ends (rain 208/208, frost 23/22).
 
 mod common;
@@ -32,7 +32,8 @@ struct Day {
 
 /// `date,precipitation,temp_max,temp_min,wind,weather`, read with `split(',')`.
 fn days() -> Vec<Day> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/weather/seattle-weather.csv");
+    // The copy kept with the core's tests (a fresh clone has no sibling shared/ folder).
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vane-weather/tests/data/seattle-weather.csv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut days = Vec::new();
     for line in text.lines().skip(1) {
