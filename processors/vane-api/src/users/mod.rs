@@ -82,6 +82,9 @@ struct Inner {
     subscriptions: Codec<WeatherSubscriptionEvent>,
     changes: tokio::sync::Mutex<()>,
     throttle: Mutex<LoginThrottle>,
+    /// A hash of nothing, verified against when the username is unknown, so that an unknown
+    /// name takes as long to refuse as a wrong password.
+    decoy: tokio::sync::OnceCell<String>,
 }
 
 impl fmt::Debug for UsersApi {
@@ -115,6 +118,7 @@ impl UsersApi {
                 subscriptions: Codec::new()?,
                 changes: tokio::sync::Mutex::new(()),
                 throttle: Mutex::new(LoginThrottle::default()),
+                decoy: tokio::sync::OnceCell::new(),
             }),
         })
     }
@@ -212,7 +216,15 @@ impl UsersApi {
         let user = self.inner.store.get_user_by_username(username).await?;
         let verified = match &user {
             Some(user) => auth::verify_password(password.to_string(), user.password_hash.clone()).await?,
-            None => false,
+            None => {
+                let decoy = self
+                    .inner
+                    .decoy
+                    .get_or_try_init(|| auth::hash_password(uuid::Uuid::new_v4().to_string()))
+                    .await?;
+                auth::verify_password(password.to_string(), decoy.clone()).await?;
+                false
+            }
         };
         match user {
             Some(user) if verified => {
