@@ -248,16 +248,10 @@ fn classify(error: WeatherError) -> Failure {
 /// The body of a 2xx answer (or of a 404, which the parser turns into an unknown city).
 async fn fetch(client: &reqwest::Client, base: &str, key: &ApiKey, city: &City) -> Result<Vec<u8>, Failure> {
     let url = format!("{base}/data/2.5/weather");
-    let mut query: Vec<(&str, String)> = match city {
-        City::Named { name, country } => vec![("q", format!("{name},{country}"))],
-        City::At { lat, lon } => vec![("lat", format!("{lat}")), ("lon", format!("{lon}"))],
-    };
-    query.push(("appid", key.expose().to_string()));
-    query.push(("units", "metric".to_string()));
     // The key is in the URL: errors are printed without it.
     let response = client
         .get(url)
-        .query(&query)
+        .query(&query(city, key))
         .send()
         .await
         .map_err(|e| Failure::Transient(e.without_url().to_string()))?;
@@ -276,9 +270,30 @@ async fn fetch(client: &reqwest::Client, base: &str, key: &ApiKey, city: &City) 
     }
 }
 
+/// The query string of a current-weather request (reqwest encodes it).
+fn query(city: &City, key: &ApiKey) -> Vec<(&'static str, String)> {
+    let mut query = match city {
+        City::Named { name, country } => vec![("q", format!("{name},{country}"))],
+        City::At { lat, lon } => vec![("lat", format!("{lat}")), ("lon", format!("{lon}"))],
+    };
+    query.push(("appid", key.expose().to_string()));
+    query.push(("units", "metric".to_string()));
+    query
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cities_are_asked_by_name_or_by_coordinates() {
+        let key = ApiKey::new("k");
+        let named = City::from_parts(Some("São Paulo"), Some("br"), None, None).unwrap();
+        let q = |pairs: Vec<(&str, String)>| pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>();
+        assert_eq!(q(query(&named, &key)), ["q=São Paulo,BR", "appid=k", "units=metric"]);
+        let at = City::from_parts(None, None, Some(37.5022), Some(-15.0873)).unwrap();
+        assert_eq!(q(query(&at, &key)), ["lat=37.5022", "lon=-15.0873", "appid=k", "units=metric"]);
+    }
 
     #[test]
     fn the_key_is_never_printed() {
