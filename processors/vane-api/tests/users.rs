@@ -218,6 +218,36 @@ async fn registration_is_unique_and_login_is_guarded() {
     let linked = f.api.redeem_link_code(&code.code, 77).await.unwrap();
     assert_eq!((linked.chat_id, linked.revision), (Some(77), 2));
     assert!(f.api.redeem_link_code(&code.code, 78).await.is_err());
+
+    // A password change needs the current password and retires the tokens issued before it.
+    let change = |current: &str| pb::ChangePasswordRequest {
+        current_password: current.into(),
+        new_password: "an even better passphrase".into(),
+    };
+    let wrong = f.users.change_password(bearer(change("nope nope nope"), &token)).await.unwrap_err();
+    assert_eq!(wrong.code(), Code::Unauthenticated);
+    let changed = f
+        .users
+        .change_password(bearer(change(PASSWORD), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(changed.revision, 3);
+    let stale = f
+        .users
+        .create_link_code(bearer(pb::CreateLinkCodeRequest {}, &token))
+        .await
+        .unwrap_err();
+    assert!(stale.message().contains("password changed"), "{}", stale.message());
+    let relogin = pb::LoginRequest {
+        username: "ada".into(),
+        password: "an even better passphrase".into(),
+    };
+    let token = f.users.login(relogin).await.unwrap().into_inner().token;
+    f.users
+        .create_link_code(bearer(pb::CreateLinkCodeRequest {}, &token))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,6 +79,17 @@ struct Claims {
     /// Seconds since the epoch, as RFC 7519 says.
     exp: i64,
     iat: i64,
+    /// The end of the password hash the token was issued under: a password change retires
+    /// every older token.
+    #[serde(default)]
+    pwd: String,
+}
+
+/// What of a password hash a token carries: its last 12 characters (of the random salted hash,
+/// so nothing about the password).
+pub fn password_stamp(password_hash: &str) -> String {
+    let chars: Vec<char> = password_hash.chars().collect();
+    chars.iter().skip(chars.len().saturating_sub(12)).collect()
 }
 
 /// Issues and checks HS256 tokens.
@@ -104,21 +115,23 @@ impl Tokens {
         }
     }
 
-    /// A token for `user_id` valid until the returned instant (ms).
-    pub fn issue(&self, user_id: &str, now_ms: i64) -> Result<(String, i64), ApiError> {
+    /// A token for `user_id` (whose password hash has `stamp`) valid until the returned instant (ms).
+    pub fn issue(&self, user_id: &str, stamp: &str, now_ms: i64) -> Result<(String, i64), ApiError> {
         let expires_at_ms = now_ms.saturating_add(self.ttl_ms);
         let claims = Claims {
             sub: user_id.to_string(),
             exp: expires_at_ms / 1_000,
             iat: now_ms / 1_000,
+            pwd: stamp.to_string(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ApiError::Internal(format!("jwt: {e}")))?;
         Ok((token, (expires_at_ms / 1_000) * 1_000))
     }
 
-    /// The user id of a valid, unexpired token (expiry read against `now_ms`, not the OS clock).
-    pub fn verify(&self, token: &str, now_ms: i64) -> Result<String, ApiError> {
+    /// The user id and password stamp of a valid, unexpired token (expiry read against `now_ms`,
+    /// not the OS clock).
+    pub fn verify(&self, token: &str, now_ms: i64) -> Result<(String, String), ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -129,7 +142,7 @@ impl Tokens {
                 "the token has expired; log in again with `vane user login`".into(),
             ));
         }
-        Ok(data.claims.sub)
+        Ok((data.claims.sub, data.claims.pwd))
     }
 }
 
@@ -215,9 +228,13 @@ mod tests {
     #[test]
     fn tokens_expire_by_the_given_clock_and_need_the_key() {
         let tokens = Tokens::new("k".repeat(32).as_str(), 60_000);
-        let (token, expires) = tokens.issue("u1", 1_700_000_000_000).unwrap();
+        let (token, expires) = tokens.issue("u1", "stamp", 1_700_000_000_000).unwrap();
         assert_eq!(expires, 1_700_000_060_000);
-        assert_eq!(tokens.verify(&token, 1_700_000_059_000).unwrap(), "u1");
+        assert_eq!(
+            tokens.verify(&token, 1_700_000_059_000).unwrap(),
+            ("u1".to_string(), "stamp".to_string())
+        );
+        assert_eq!(password_stamp("$argon2id$v=19$abcdefghijklmnop"), "efghijklmnop");
         assert!(
             tokens
                 .verify(&token, 1_700_000_060_000)

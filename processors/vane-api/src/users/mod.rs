@@ -145,9 +145,12 @@ impl UsersApi {
             .or_else(|| presented.strip_prefix("bearer "))
             .map(str::trim)
             .ok_or_else(|| ApiError::Unauthenticated("the authorization header must be `Bearer <token>`".into()))?;
-        let user_id = tokens.verify(token, self.now_ms())?;
+        let (user_id, stamp) = tokens.verify(token, self.now_ms())?;
         match self.inner.store.get_user(&user_id).await? {
-            Some(user) if !user.deleted => Ok(Caller { user_id }),
+            Some(user) if !user.deleted && auth::password_stamp(&user.password_hash) == stamp => Ok(Caller { user_id }),
+            Some(user) if !user.deleted => Err(ApiError::Unauthenticated(
+                "the password changed since this token was issued; log in again with `vane user login`".into(),
+            )),
             _ => Err(ApiError::Unauthenticated("the token's account no longer exists".into())),
         }
     }
@@ -229,7 +232,7 @@ impl UsersApi {
         match user {
             Some(user) if verified => {
                 self.throttle().succeeded(username);
-                let (token, expires_at_ms) = tokens.issue(&user.user_id, now_ms)?;
+                let (token, expires_at_ms) = tokens.issue(&user.user_id, &auth::password_stamp(&user.password_hash), now_ms)?;
                 Ok((token, expires_at_ms, user))
             }
             _ => {
