@@ -431,6 +431,28 @@ async fn the_cli_functions_drive_the_whole_flow() {
             .starts_with("no subscriptions")
     );
 
+    let settings = User::try_parse_from(with(&[
+        "--json",
+        "settings",
+        "--time-zone",
+        "Asia/Tokyo",
+        "--quiet-hours",
+        "22:00-06:00",
+        "--cooldown-minutes",
+        "30",
+    ]))
+    .unwrap();
+    let changed: serde_json::Value = serde_json::from_str(&vane_api::run_user(&settings.args).await.unwrap()).unwrap();
+    assert_eq!(changed["time_zone"], "Asia/Tokyo");
+    assert_eq!(changed["quiet_hours"], "22:00-06:00");
+    assert_eq!(changed["cooldown_ms"], 1_800_000);
+    let bad = User::try_parse_from(with(&["settings", "--quiet-hours", "late"])).unwrap();
+    let error = vane_api::run_user(&bad.args).await.unwrap_err().to_string();
+    assert!(error.contains("HH:MM-HH:MM"), "{error}");
+    let cleared = User::try_parse_from(with(&["--json", "settings", "--quiet-hours", ""])).unwrap();
+    let cleared: serde_json::Value = serde_json::from_str(&vane_api::run_user(&cleared.args).await.unwrap()).unwrap();
+    assert!(cleared["quiet_hours"].is_null(), "{cleared}");
+
     let code = vane_api::run_user(&User::try_parse_from(with(&["link-code"])).unwrap().args)
         .await
         .unwrap();
