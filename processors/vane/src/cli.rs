@@ -95,6 +95,9 @@ pub enum Role {
     Sla,
     /// Delivers vane.notifications to Telegram (needs telegram.token).
     Notifier,
+    /// Weather: polls OpenWeatherMap for the subscribed cities (needs weather.api_key) and
+    /// matches observations against the subscriptions.
+    Weather,
     /// Writes derived events into the read models.
     Projector,
     /// The gRPC API over the read models.
@@ -119,6 +122,9 @@ pub struct ServerArgs {
     /// only when this is set.
     #[arg(long)]
     pub prometheus_url: Option<String>,
+    /// OpenWeatherMap base URL (default https://api.openweathermap.org; a local fake in tests).
+    #[arg(long)]
+    pub weather_url: Option<String>,
     /// Telegram Bot API base URL (default https://api.telegram.org; a local fake in tests).
     #[arg(long)]
     pub telegram_api_url: Option<String>,

@@ -19,6 +19,7 @@ use vane_notifier::{BotToken, NotifierConfig};
 use vane_sla::SlaConfig;
 use vane_stream::kafka::KafkaConfig;
 use vane_stream::topics::TopicLayout;
+use vane_weather_worker::{ApiKey, MatcherConfig, PollerConfig};
 
 use crate::cli::{Role, ServerArgs};
 use crate::config_file::{AnalyticsSection, FileConfig, NotifierSection, TelegramSection};
@@ -49,6 +50,12 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// The Telegram notifier's settings, when a bot token is configured.
     pub notifier: Option<NotifierConfig>,
+    /// The weather poller's settings, when an API key is configured.
+    pub weather_poller: Option<PollerConfig>,
+    pub weather_matcher: MatcherConfig,
+    /// Key signing users' tokens; `None` refuses user calls.
+    pub jwt_secret: Option<Secret>,
+    pub token_ttl: Duration,
 }
 
 /// A secret from the file or the environment; never printed.
@@ -229,6 +236,39 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         ));
     }
     let notifier = notifier_config(&file.telegram, &file.notifier, args, &mut problems);
+    let weather = &file.weather;
+    let weather_url = args.weather_url.clone().unwrap_or(weather.url.clone());
+    if !(weather_url.starts_with("http://") || weather_url.starts_with("https://")) {
+        problems.push(format!(
+            "weather url {weather_url:?}: expected http:// or https://, e.g. https://api.openweathermap.org"
+        ));
+    }
+    if weather.poll_interval.is_zero() || weather.evaluate_every.is_zero() {
+        problems.push("weather.poll_interval and weather.evaluate_every must be longer than zero".to_string());
+    }
+    let weather_poller = weather.api_key.as_deref().map(str::trim).map(|key| {
+        if key.is_empty() {
+            problems.push("weather.api_key is empty: set the OpenWeatherMap key, or leave it out to run without the poller".to_string());
+        }
+        let mut poller = PollerConfig::new(weather_url.trim(), ApiKey::new(key));
+        poller.interval = weather.poll_interval;
+        poller
+    });
+    let weather_matcher = MatcherConfig {
+        punctuate_every: weather.evaluate_every,
+        ..MatcherConfig::default()
+    };
+    let jwt_secret = match file.auth.jwt_secret.as_deref().map(str::trim) {
+        None => None,
+        Some(key) if key.len() >= 32 => Some(Secret(key.to_string())),
+        Some(_) => {
+            problems.push("auth.jwt_secret must be at least 32 characters (e.g. `openssl rand -hex 32`)".to_string());
+            None
+        }
+    };
+    if file.auth.token_ttl.is_zero() {
+        problems.push("auth.token_ttl must be longer than zero".to_string());
+    }
     let admin_token = match file.api.admin_token.as_deref().map(str::trim) {
         None => None,
         Some(token) if token.len() >= 16 => Some(Secret(token.to_string())),
@@ -280,6 +320,10 @@ fn validate(file: FileConfig, args: &ServerArgs) -> anyhow::Result<Config> {
         sla_evaluate_every: file.sla.evaluate_every,
         admin_token,
         notifier,
+        weather_poller,
+        weather_matcher,
+        jwt_secret,
+        token_ttl: file.auth.token_ttl,
     })
 }
 
@@ -378,6 +422,7 @@ mod tests {
             scylla: None,
             prometheus_url: None,
             telegram_api_url: None,
+            weather_url: None,
             grpc_addr: None,
             http_addr: None,
             config: None,

@@ -25,6 +25,53 @@ pub(crate) struct FileConfig {
     pub(crate) api: ApiSection,
     pub(crate) telegram: TelegramSection,
     pub(crate) notifier: NotifierSection,
+    pub(crate) weather: WeatherSection,
+    pub(crate) auth: AuthSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct WeatherSection {
+    /// OpenWeatherMap base URL.
+    pub(crate) url: String,
+    /// OpenWeatherMap API key; none: no poller. Secret: file or environment only.
+    pub(crate) api_key: Option<String>,
+    /// Each subscribed city is polled once per interval (the provider updates every 10 minutes).
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) poll_interval: Duration,
+    /// How often the matcher releases messages held by quiet hours or cooldowns.
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) evaluate_every: Duration,
+}
+
+impl Default for WeatherSection {
+    fn default() -> Self {
+        WeatherSection {
+            url: "https://api.openweathermap.org".into(),
+            api_key: None,
+            poll_interval: Duration::from_secs(600),
+            evaluate_every: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct AuthSection {
+    /// Key that signs users' tokens (HS256); none: user calls are refused. Secret.
+    pub(crate) jwt_secret: Option<String>,
+    /// How long a login token is valid.
+    #[serde(with = "vane_core::time::serde_duration")]
+    pub(crate) token_ttl: Duration,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        AuthSection {
+            jwt_secret: None,
+            token_ttl: Duration::from_secs(86_400),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

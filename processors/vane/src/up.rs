@@ -18,6 +18,7 @@ use vane_stream::kafka::KafkaLog;
 use vane_stream::metrics::Metrics;
 use vane_stream::runner::{self, Clock, Processor, RunnerConfig, SystemClock};
 use vane_stream::{Log, topics};
+use vane_weather_worker::WeatherIngestProcessor;
 
 use crate::cli::Role;
 use crate::config::Config;
@@ -166,6 +167,12 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         let processor = IngestProcessor::new(Normaliser::new(config.ingest.clone())?);
         let runner_config = RunnerConfig::new("ingest", "vane-ingest", &[topics::METRICS_INGEST]);
         spawn_processor(&mut tasks, &shared, runner_config, processor);
+        let weather = WeatherIngestProcessor::new().context("weather schemas")?;
+        let runner_config = vane_weather_worker::ingest::runner_config(vane_weather_worker::ingest::GROUP);
+        spawn_processor(&mut tasks, &shared, runner_config, weather);
+    }
+    if roles.includes(Role::Weather) {
+        spawn_weather(&mut tasks, &shared, &config, roles)?;
     }
 
     match (&config.puller, roles) {
@@ -270,10 +277,15 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {} (--grpc-addr)", config.grpc_addr))?;
         let grpc_addr = listener.local_addr().context("no local address")?;
         let (store, health, mut stopping) = (store.clone(), health.clone(), stopping.clone());
-        let options = match &sla_api {
-            Some(api) => vane_api::ApiOptions::default().with_sla(api.clone()),
-            None => vane_api::ApiOptions::default(),
-        };
+        let mut options = vane_api::ApiOptions::default();
+        if let Some(api) = &sla_api {
+            options = options.with_sla(api.clone());
+        }
+        let jwt = config.jwt_secret.as_ref().map(|s| s.expose().to_string());
+        let ttl_ms = config.token_ttl.as_millis() as i64;
+        let users =
+            vane_api::UsersApi::new(store.clone(), log.clone(), jwt, ttl_ms, Arc::clone(&clock)).context("cannot start the users API")?;
+        options = options.with_users(users);
         tasks.spawn(async move {
             let shutdown = async move {
                 let _ = stopping.wait_for(|stop| *stop).await;
@@ -343,6 +355,47 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
     let _ = stop.send(true);
     while tasks.join_next().await.is_some() {}
     log.close();
+    Ok(())
+}
+
+/// The weather role: the matcher always, the poller when an OpenWeatherMap key is configured.
+fn spawn_weather(tasks: &mut JoinSet<()>, shared: &Shared, config: &Config, roles: Roles) -> anyhow::Result<()> {
+    let (log, metrics, health, clock, stopping) = (
+        shared.log.clone(),
+        shared.metrics.clone(),
+        shared.health.clone(),
+        Arc::clone(&shared.clock),
+        shared.stopping.clone(),
+    );
+    let matcher = config.weather_matcher.clone();
+    tasks.spawn(async move {
+        if let Err(error) = vane_weather_worker::run_matcher(log, matcher, clock.as_ref(), &metrics, stopping).await {
+            tracing::error!(%error, role = "weather", "weather matcher stopped");
+            health.fail("weather", &error.to_string());
+        }
+    });
+    match (&config.weather_poller, roles) {
+        (Some(poller), _) => {
+            let (log, metrics, health, clock, stopping, poller) = (
+                shared.log.clone(),
+                shared.metrics.clone(),
+                shared.health.clone(),
+                Arc::clone(&shared.clock),
+                shared.stopping.clone(),
+                poller.clone(),
+            );
+            tasks.spawn(async move {
+                if let Err(error) = vane_weather_worker::run_poller(log, poller, clock.as_ref(), &metrics, stopping).await {
+                    tracing::error!(%error, role = "weather", "weather poller stopped");
+                    health.fail("weather", &error.to_string());
+                }
+            });
+        }
+        (None, Roles::One(Role::Weather)) => {
+            tracing::warn!("no weather.api_key: the poller is off; observations come only from vane.weather.ingest")
+        }
+        (None, _) => tracing::info!("no weather.api_key: the weather poller is off"),
+    }
     Ok(())
 }
 

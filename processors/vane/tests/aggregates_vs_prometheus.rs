@@ -154,8 +154,12 @@ fn full_trip(kafka: Option<&str>, pull: bool) {
 
     // No more samples; the final answers, then a replay into a wiped store gives the same.
     drop(prometheus_process);
-    // Settled: unchanged over three reads 3 s apart (on Kafka under load, the last remote-written
-    // samples can take more than one interval to reach the read models).
+    // A graceful stop finishes the batches in flight, and a restart with nothing new to read
+    // lets every role catch up with what is on the log (on Kafka under load the last samples
+    // can otherwise still be on their way when the answers look settled).
+    assert!(vane.stop().success());
+    let vane = VaneProcess::start(VANE, &args, &env);
+    // Settled: unchanged over three reads 3 s apart.
     let mut settled = query(&grpc, &["aggregates", "--metric", METRIC]);
     let mut unchanged = 0;
     while unchanged < 2 {
