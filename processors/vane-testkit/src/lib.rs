@@ -6,6 +6,7 @@
 //! that CI cannot pass without having run the Kafka suite.
 
 pub mod telegram;
+pub mod weather;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

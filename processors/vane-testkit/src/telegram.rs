@@ -21,6 +21,10 @@ pub struct FakeTelegram {
     /// Base URL to give vane (`--telegram-api-url`).
     pub url: String,
     sent: Arc<Mutex<Vec<SentMessage>>>,
+    /// `retry_after` seconds of the 429s to answer the next `SendMessage`s with.
+    too_many: Arc<Mutex<Vec<u64>>>,
+    /// `SendMessage` requests answered 429.
+    refused: Arc<Mutex<u64>>,
 }
 
 impl FakeTelegram {
@@ -28,17 +32,34 @@ impl FakeTelegram {
     pub fn start() -> std::io::Result<FakeTelegram> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let url = format!("http://{}", listener.local_addr()?);
-        let sent = Arc::new(Mutex::new(Vec::new()));
-        let recorded = Arc::clone(&sent);
+        let fake = FakeTelegram {
+            url,
+            sent: Arc::new(Mutex::new(Vec::new())),
+            too_many: Arc::new(Mutex::new(Vec::new())),
+            refused: Arc::new(Mutex::new(0)),
+        };
+        let shared = fake.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let recorded = Arc::clone(&recorded);
+                let shared = shared.clone();
                 std::thread::spawn(move || {
-                    let _ = answer(stream, &recorded);
+                    let _ = answer(stream, &shared);
                 });
             }
         });
-        Ok(FakeTelegram { url, sent })
+        Ok(fake)
+    }
+
+    /// Answers the next `SendMessage` with 429 Too Many Requests and this `retry_after`.
+    pub fn refuse_next(&self, retry_after_s: u64) {
+        if let Ok(mut queue) = self.too_many.lock() {
+            queue.push(retry_after_s);
+        }
+    }
+
+    /// How many `SendMessage` requests were answered 429.
+    pub fn refused(&self) -> u64 {
+        self.refused.lock().map(|n| *n).unwrap_or(0)
     }
 
     /// Every message sent so far, in arrival order.
@@ -47,7 +68,7 @@ impl FakeTelegram {
     }
 }
 
-fn answer(stream: TcpStream, sent: &Mutex<Vec<SentMessage>>) -> std::io::Result<()> {
+fn answer(stream: TcpStream, fake: &FakeTelegram) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
@@ -74,11 +95,19 @@ fn answer(stream: TcpStream, sent: &Mutex<Vec<SentMessage>>) -> std::io::Result<
             "can_join_groups": true, "can_read_all_group_messages": false,
             "supports_inline_queries": false, "can_connect_to_business": false, "has_main_web_app": false
         }}),
+        "SendMessage" if !fake.too_many.lock().map(|q| q.is_empty()).unwrap_or(true) => {
+            let retry_after = fake.too_many.lock().map(|mut q| q.remove(0)).unwrap_or(1);
+            if let Ok(mut refused) = fake.refused.lock() {
+                *refused += 1;
+            }
+            json!({"ok": false, "error_code": 429, "description": format!("Too Many Requests: retry after {retry_after}"),
+                   "parameters": {"retry_after": retry_after}})
+        }
         "SendMessage" => {
             let chat_id = request.get("chat_id").and_then(Value::as_i64).unwrap_or_default();
             let text = request.get("text").and_then(Value::as_str).unwrap_or_default().to_string();
             let message_id = {
-                let mut sent = sent.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+                let mut sent = fake.sent.lock().map_err(|_| std::io::Error::other("poisoned"))?;
                 sent.push(SentMessage {
                     chat_id,
                     text: text.clone(),
@@ -95,10 +124,10 @@ fn answer(stream: TcpStream, sent: &Mutex<Vec<SentMessage>>) -> std::io::Result<
         _ => json!({"ok": false, "error_code": 404, "description": "Not Found: method not found"}),
     };
     let text = reply.to_string();
-    let status = if reply.get("ok") == Some(&Value::Bool(true)) {
-        "200 OK"
-    } else {
-        "404 Not Found"
+    let status = match reply.get("error_code").and_then(Value::as_u64) {
+        None => "200 OK",
+        Some(429) => "429 Too Many Requests",
+        Some(_) => "404 Not Found",
     };
     let mut stream = stream;
     write!(
