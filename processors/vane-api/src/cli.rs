@@ -44,6 +44,9 @@ pub enum QueryKind {
     Violations,
     /// The error budget and burn rates of an SLA (--sla), or of every SLA.
     Budget,
+    /// Violating samples and episodes over the last 1h, 3h, 6h and 12h of an SLA (--sla), or of
+    /// every SLA.
+    Counts,
 }
 
 impl QueryKind {
@@ -60,6 +63,7 @@ impl QueryKind {
             QueryKind::Sla => "sla",
             QueryKind::Violations => "violations",
             QueryKind::Budget => "budget",
+            QueryKind::Counts => "counts",
         }
     }
 }
@@ -158,14 +162,19 @@ pub async fn run_query_at(args: &QueryArgs, now_ms: i64) -> Result<String, ApiEr
     if args.window.is_some() && args.what != QueryKind::Aggregates {
         return Err(ApiError::InvalidArgument("--window applies to aggregates only".into()));
     }
-    if args.sla.is_some() && !matches!(args.what, QueryKind::Sla | QueryKind::Violations | QueryKind::Budget) {
+    if args.sla.is_some()
+        && !matches!(
+            args.what,
+            QueryKind::Sla | QueryKind::Violations | QueryKind::Budget | QueryKind::Counts
+        )
+    {
         return Err(ApiError::InvalidArgument(
             "--sla applies to `vane query sla`, `violations` and `budget` only".into(),
         ));
     }
     let json = args.json;
     match args.what {
-        QueryKind::Sla | QueryKind::Violations | QueryKind::Budget => crate::sla_cli::run_query(args, now_ms).await,
+        QueryKind::Sla | QueryKind::Violations | QueryKind::Budget | QueryKind::Counts => crate::sla_cli::run_query(args, now_ms).await,
         QueryKind::Series => {
             if has_time_range(args) {
                 return Err(ApiError::InvalidArgument(

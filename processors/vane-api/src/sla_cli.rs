@@ -279,6 +279,7 @@ pub(crate) async fn run_query(args: &QueryArgs, now_ms: i64) -> Result<String, A
         QueryKind::Sla => "sla",
         QueryKind::Violations => "violations",
         QueryKind::Budget => "budget",
+        QueryKind::Counts => "counts",
         _ => return Err(ApiError::InvalidArgument("not an SLA query".into())),
     };
     if args.metric.is_some() || !args.labels.is_empty() {
@@ -312,21 +313,33 @@ pub(crate) async fn run_query(args: &QueryArgs, now_ms: i64) -> Result<String, A
         }
         QueryKind::Budget => {
             let mut client = SlaClient::connect(&args.grpc_addr, None).await?;
-            let names = if sla.is_empty() {
-                client.list(false).await?.into_iter().map(|row| row.id).collect()
-            } else {
-                vec![sla]
-            };
-            let mut rows = Vec::with_capacity(names.len());
-            for name in names {
+            let mut rows = Vec::new();
+            for name in sla_names(&mut client, sla).await? {
                 rows.push(client.budget(&name).await?);
             }
             render::budgets(&rows, args.json)
+        }
+        QueryKind::Counts => {
+            let mut client = SlaClient::connect(&args.grpc_addr, None).await?;
+            let mut rows = Vec::new();
+            for name in sla_names(&mut client, sla).await? {
+                rows.push(client.counts(&name).await?);
+            }
+            render::counts(&rows, args.json)
         }
         _ => {
             let rows = SlaClient::connect(&args.grpc_addr, None).await?.all_status(&sla).await?;
             render::status(&rows, args.json)
         }
+    }
+}
+
+/// The SLA named on the command line, or every defined one.
+async fn sla_names(client: &mut SlaClient, sla: String) -> Result<Vec<String>, ApiError> {
+    if sla.is_empty() {
+        Ok(client.list(false).await?.into_iter().map(|row| row.id).collect())
+    } else {
+        Ok(vec![sla])
     }
 }
 

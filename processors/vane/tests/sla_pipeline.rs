@@ -228,6 +228,12 @@ fn an_sla_on_memfree_violates_survives_a_restart_recovers_and_counts_match_prome
         assert_eq!(window["violating_samples"].as_u64().unwrap(), recount.len() as u64, "{window}");
         assert_eq!(window["episodes"], 1, "{window}");
     }
+    // The same counts from the CLI.
+    let cli_counts = query(&grpc, &["counts", "--sla", "memfree"]);
+    for window in cli_counts[0]["windows"].as_array().unwrap() {
+        assert_eq!(window["violating_samples"].as_u64().unwrap(), recount.len() as u64, "{window}");
+        assert_eq!(window["episodes"], 1, "{window}");
+    }
 
     // The notifier delivers both messages (one per chat per second at most).
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -156,6 +156,36 @@ pub(crate) fn violations(rows: &[pb::Violation], json: bool) -> Result<String, A
     Ok(table.render())
 }
 
+/// One row per SLA and window: violating samples, episodes and bad time slices.
+pub(crate) fn counts(rows: &[pb::ViolationCounts], json: bool) -> Result<String, ApiError> {
+    if json {
+        let objects: Vec<_> = rows.iter().map(sla_json::counts).collect();
+        return to_json(&objects);
+    }
+    if rows.is_empty() {
+        return Ok("no SLAs defined\n".to_string());
+    }
+    let mut table = Table::new(&[
+        ("SLA", Align::Left),
+        ("WINDOW", Align::Right),
+        ("VIOLATING SAMPLES", Align::Right),
+        ("EPISODES", Align::Right),
+        ("BAD SLICES", Align::Right),
+    ]);
+    for row in rows {
+        for window in &row.windows {
+            table.push(vec![
+                row.sla_name.clone(),
+                window.window.clone(),
+                window.violating_samples.to_string(),
+                window.episodes.to_string(),
+                window.bad_slices.to_string(),
+            ]);
+        }
+    }
+    Ok(table.render())
+}
+
 pub(crate) fn budgets(rows: &[pb::Budget], json: bool) -> Result<String, ApiError> {
     if json {
         let objects: Vec<_> = rows.iter().map(sla_json::budget).collect();
@@ -268,6 +298,28 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&violations(&[violation], true).unwrap()).unwrap();
         assert_eq!(json[0]["at"], 2_000);
         assert_eq!(json[0]["value"], 7.0);
+    }
+
+    #[test]
+    fn counts_list_every_window() {
+        let window = |name: &str, samples: u64| pb::WindowCounts {
+            window: name.into(),
+            from_ms: 0,
+            to_ms: 1,
+            violating_samples: samples,
+            episodes: 1,
+            bad_slices: 2,
+        };
+        let row = pb::ViolationCounts {
+            sla_id: "id".into(),
+            sla_name: "memory".into(),
+            as_of_ms: 1,
+            windows: vec![window("1h", 3), window("12h", 9)],
+        };
+        let text = counts(std::slice::from_ref(&row), false).unwrap();
+        assert!(text.contains("memory") && text.contains("12h") && text.contains('9'), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&counts(&[row], true).unwrap()).unwrap();
+        assert_eq!(json[0]["windows"][1]["violating_samples"], 9);
     }
 
     #[test]
