@@ -1,50 +1,15 @@
-//! The SLA worker's I/O beyond the runner: the definitions table follows the compacted
-//! `vane.sla.definitions` topic (read to its end before the worker starts, then tailed), and the
-//! worker's changelog is read back from `vane.sla.state` before it starts.
+//! The SLA definitions table follows the compacted `vane.sla.definitions` topic: read to its end
+//! before the workers start ([`vane_stream::global::read_to_end`]), then tailed.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use vane_events::{Codec, SlaDefinitionEvent};
-use vane_stream::{Consumer, Log, Record, StreamError, topics};
+use vane_stream::global::{POLL, read_to_end};
+use vane_stream::{Log, Record, StreamError, topics};
 
 use crate::table::{SharedSlaTable, SlaTable};
-
-const POLL: Duration = Duration::from_millis(200);
-/// How long reading a topic to its end may take before the start fails.
-const LOAD_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Reads every partition of `topic` from the start up to the end it has now, calling `apply` on
-/// each record; returns the consumer, positioned after what was read.
-pub async fn read_to_end(log: &Log, topic: &str, mut apply: impl FnMut(&Record)) -> Result<Consumer, StreamError> {
-    let ends = log.end_offsets(topic).await?;
-    let mut pending: HashMap<u32, u64> = ends
-        .iter()
-        .enumerate()
-        .filter(|(_, end)| **end > 0)
-        .map(|(partition, end)| (partition as u32, *end))
-        .collect();
-    let mut consumer = log.consumer(None, &[topic])?;
-    let started = Instant::now();
-    while !pending.is_empty() {
-        if started.elapsed() > LOAD_TIMEOUT {
-            return Err(StreamError::Startup(format!(
-                "reading {topic} to its end took longer than {}s ({} partitions left); is the log reachable?",
-                LOAD_TIMEOUT.as_secs(),
-                pending.len()
-            )));
-        }
-        for record in consumer.poll(10_000, POLL).await? {
-            apply(&record);
-            if pending.get(&record.partition).is_some_and(|end| record.offset + 1 >= *end) {
-                pending.remove(&record.partition);
-            }
-        }
-    }
-    Ok(consumer)
-}
 
 /// Loads the SLA definitions to the end of their topic, then keeps following it in a task until
 /// `shutdown`. The returned table is complete as of the call.

@@ -4,8 +4,7 @@
 //! - [`evaluate`]: how samples move a series' status (ok, pending, violated, no data);
 //! - [`notify`]: the notifications a violation's start, end or likelihood sends;
 //! - [`processor`]: the stream processor joining samples and analyses with the definitions;
-//! - [`follow`]: the task that keeps the table in step with the log and restores the worker's
-//!   changelog (the only I/O here).
+//! - [`follow`]: the task that keeps the table in step with the log (the only I/O here).
 
 pub mod evaluate;
 pub mod follow;

@@ -12,6 +12,7 @@
 pub mod dlq;
 pub mod embedded;
 pub mod error;
+pub mod global;
 pub mod kafka;
 pub mod log;
 pub mod metrics;

@@ -7,12 +7,10 @@
 //!   interval, however many subscribers, with exponential backoff per city on errors;
 //! - [`worker`]: the matcher as a stream processor on `vane.weather.observations`, fed with the
 //!   subscriptions (and the users' settings), writing notifications and its own changelog
-//!   (`vane.weather.state`) in the same batch so that a restart sends nothing twice;
-//! - [`follow`]: reading compacted topics to their end and tailing them.
+//!   (`vane.weather.state`) in the same batch so that a restart sends nothing twice.
 //!
 //! I/O: the log (all of it) and HTTP to the weather provider (the poller). See docs/weather.md.
 
-pub mod follow;
 pub mod ingest;
 pub mod poller;
 pub mod schedule;

@@ -24,8 +24,8 @@ use vane_stream::{Log, OutRecord, StreamError, topics};
 use vane_weather::{City, CityId, Subscription, WeatherError, parse_current_weather};
 
 use crate::WorkerError;
-use crate::follow::read_to_end;
 use crate::schedule::{Schedule, Timing};
+use vane_stream::global::read_to_end;
 
 /// The provider's API key: never printed.
 #[derive(Clone, PartialEq, Eq)]

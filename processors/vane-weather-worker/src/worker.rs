@@ -26,8 +26,8 @@ use vane_stream::runner::{self, Clock, Processor, Rejected, RunnerConfig};
 use vane_stream::{Consumer, Log, OutRecord, Record, topics};
 use vane_weather::{CityId, Matcher, Observation, QuietHours, Subscription, UserSettings};
 
-use crate::follow::{POLL, read_to_end};
 use crate::{WorkerError, state};
+use vane_stream::global::{POLL, read_to_end};
 
 /// The runner role name (metrics label) and the default consumer group.
 pub const ROLE: &str = "weather-matcher";

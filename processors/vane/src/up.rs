@@ -233,7 +233,7 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
     if let (Some(table), true) = (&sla_table, roles.includes(Role::Sla)) {
         let mut processor = SlaProcessor::new(config.sla.clone(), table.clone()).context("SLA schemas")?;
         let mut bad = 0u64;
-        vane_sla::follow::read_to_end(&log, topics::SLA_STATE, |record| {
+        vane_stream::global::read_to_end(&log, topics::SLA_STATE, |record| {
             if let Err(error) = processor.restore(record) {
                 bad += 1;
                 tracing::warn!(%error, offset = record.offset, "undecodable SLA state skipped");

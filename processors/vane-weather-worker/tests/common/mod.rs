@@ -17,10 +17,10 @@ use axum::routing::get;
 use serde_json::json;
 use vane_events::{Codec, Envelope, NotificationEvent, SubscriptionChange, User, UserChange, UserEvent};
 use vane_stream::embedded::{EmbeddedConfig, EmbeddedLog};
+use vane_stream::global::read_to_end;
 use vane_stream::topics::{self, TopicLayout};
 use vane_stream::{Log, OutRecord, Record};
 use vane_weather::{Constraint, Subscription, SubscriptionSpec};
-use vane_weather_worker::follow::read_to_end;
 
 pub const KEY: &str = "test-key";
 

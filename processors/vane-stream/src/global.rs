@@ -1,10 +1,11 @@
-//! Reading a compacted topic (subscriptions, the matcher's changelog) to its end before a role
-//! starts, so that its tables are complete as of the start; the returned consumer then tails it.
+//! Global tables: a role that needs all of a compacted topic (SLA definitions, subscriptions,
+//! users, its own changelog) reads every partition of it to its current end before it starts, so
+//! that its table is complete as of the start; the returned consumer then tails the topic.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use vane_stream::{Consumer, Log, Record, StreamError};
+use crate::{Consumer, Log, Record, StreamError};
 
 /// How long one poll waits for records.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -15,12 +16,12 @@ const LOAD_TIMEOUT: Duration = Duration::from_secs(120);
 /// each record; returns the consumer, positioned after what was read.
 pub async fn read_to_end(log: &Log, topic: &str, mut apply: impl FnMut(&Record)) -> Result<Consumer, StreamError> {
     let ends = log.end_offsets(topic).await?;
-    let mut pending: HashMap<u32, u64> = HashMap::new();
-    for (partition, end) in ends.iter().enumerate() {
-        if *end > 0 {
-            pending.insert(partition as u32, *end);
-        }
-    }
+    let mut pending: HashMap<u32, u64> = ends
+        .iter()
+        .enumerate()
+        .filter(|(_, end)| **end > 0)
+        .map(|(partition, end)| (partition as u32, *end))
+        .collect();
     let mut consumer = log.consumer(None, &[topic])?;
     let started = Instant::now();
     while !pending.is_empty() {
