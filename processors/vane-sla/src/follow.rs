@@ -1,19 +1,17 @@
 //! The SLA definitions table follows the compacted `vane.sla.definitions` topic: read to its end
 //! before the workers start ([`vane_stream::global::read_to_end`]), then tailed.
 
-use std::time::Duration;
-
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use vane_events::{Codec, SlaDefinitionEvent};
-use vane_stream::global::{POLL, read_to_end};
+use vane_stream::global::{read_to_end, tail};
 use vane_stream::{Log, Record, StreamError, topics};
 
 use crate::table::{SharedSlaTable, SlaTable};
 
 /// Loads the SLA definitions to the end of their topic, then keeps following it in a task until
 /// `shutdown`. The returned table is complete as of the call.
-pub async fn follow_definitions(log: &Log, mut shutdown: watch::Receiver<bool>) -> Result<(SharedSlaTable, JoinHandle<()>), StreamError> {
+pub async fn follow_definitions(log: &Log, shutdown: watch::Receiver<bool>) -> Result<(SharedSlaTable, JoinHandle<()>), StreamError> {
     let codec: Codec<SlaDefinitionEvent> = Codec::new().map_err(|e| StreamError::Startup(e.to_string()))?;
     let table = SlaTable::shared();
     let apply = {
@@ -30,26 +28,17 @@ pub async fn follow_definitions(log: &Log, mut shutdown: watch::Receiver<bool>) 
         }
     };
     let mut apply = apply;
-    let mut consumer = read_to_end(log, topics::SLA_DEFINITIONS, &mut apply).await?;
+    let consumer = read_to_end(log, topics::SLA_DEFINITIONS, &mut apply).await?;
     let count = table.read().map(|t| t.len()).unwrap_or(0);
     tracing::info!(slas = count, "SLA definitions loaded");
-    let task = tokio::spawn(async move {
-        loop {
-            let polled = tokio::select! {
-                polled = consumer.poll(1_000, POLL) => polled,
-                _ = shutdown.changed() => break,
-            };
-            match polled {
-                Ok(records) => records.iter().for_each(&mut apply),
-                Err(error) => {
-                    tracing::warn!(%error, "reading SLA definitions failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-            if *shutdown.borrow() {
-                break;
-            }
-        }
-    });
+    let task = tail(
+        consumer,
+        "SLA definitions",
+        move |record| {
+            apply(record);
+            true
+        },
+        shutdown,
+    );
     Ok((table, task))
 }

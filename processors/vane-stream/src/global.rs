@@ -41,3 +41,36 @@ pub async fn read_to_end(log: &Log, topic: &str, mut apply: impl FnMut(&Record))
     }
     Ok(consumer)
 }
+
+/// Keeps reading `consumer` (positioned by [`read_to_end`]) in a task until `shutdown`, handing
+/// each record to `apply`; `apply` returning false ends the task (its receiver is gone). A
+/// failed poll is retried a second later; `what` names the table in the warning.
+pub fn tail(
+    mut consumer: Consumer,
+    what: &'static str,
+    mut apply: impl FnMut(&Record) -> bool + Send + 'static,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let polled = tokio::select! {
+                polled = consumer.poll(1_000, POLL) => polled,
+                _ = shutdown.changed() => break,
+            };
+            match polled {
+                Ok(records) => {
+                    if !records.iter().all(&mut apply) {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, table = what, "reading a table's topic failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+    })
+}

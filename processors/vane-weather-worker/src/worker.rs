@@ -27,7 +27,7 @@ use vane_stream::{Consumer, Log, OutRecord, Record, topics};
 use vane_weather::{CityId, Matcher, Observation, QuietHours, Subscription, UserSettings};
 
 use crate::{WorkerError, state};
-use vane_stream::global::{POLL, read_to_end};
+use vane_stream::global::{read_to_end, tail};
 
 /// The runner role name (metrics label) and the default consumer group.
 pub const ROLE: &str = "weather-matcher";
@@ -344,37 +344,17 @@ pub async fn start_matcher(
 
 /// Tails a table's topic, sending each change to the processor.
 fn follow(
-    mut consumer: Consumer,
+    consumer: Consumer,
     decode: impl Fn(&Record) -> Option<TableChange> + Send + 'static,
     sender: TableSender,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            let polled = tokio::select! {
-                polled = consumer.poll(1_000, POLL) => polled,
-                _ = shutdown.changed() => break,
-            };
-            match polled {
-                Ok(records) => {
-                    for record in &records {
-                        if let Some(change) = decode(record)
-                            && sender.send(change).is_err()
-                        {
-                            return;
-                        }
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "reading a weather table failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-            if *shutdown.borrow() {
-                break;
-            }
-        }
-    })
+    tail(
+        consumer,
+        "weather",
+        move |record| decode(record).is_none_or(|change| sender.send(change).is_ok()),
+        shutdown,
+    )
 }
 
 /// The runner settings of the matcher: `vane.weather.observations` in `config.group`.
