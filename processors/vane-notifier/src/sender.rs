@@ -43,6 +43,11 @@ impl TelegramSender {
         let bot = Bot::with_client(config.token.expose(), client).set_api_url(url);
         Ok(TelegramSender { bot })
     }
+
+    /// teloxide's client, for calls beyond sending (the bot's `getUpdates`).
+    pub fn client(&self) -> &Bot {
+        &self.bot
+    }
 }
 
 impl Sender for TelegramSender {

@@ -1,10 +1,13 @@
 //! A fake of the Telegram Bot API for end-to-end tests (no internet): answers `GetMe` with the
 //! full bot user teloxide expects and `SendMessage` with a message, and records every message
-//! sent. Plain std threads and HTTP/1.1 with `Connection: close`.
+//! sent; `GetUpdates` long-polls the messages a test "types" with [`FakeTelegram::type_message`]
+//! and forgets those below the asked offset, as Telegram does. Plain std threads and HTTP/1.1
+//! with `Connection: close`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -25,6 +28,10 @@ pub struct FakeTelegram {
     too_many: Arc<Mutex<Vec<u64>>>,
     /// `SendMessage` requests answered 429.
     refused: Arc<Mutex<u64>>,
+    /// Messages typed by users and not yet confirmed: (update id, chat id, text).
+    updates: Arc<Mutex<Vec<(u64, i64, String)>>>,
+    /// The last update id given out.
+    last_update: Arc<Mutex<u64>>,
 }
 
 impl FakeTelegram {
@@ -37,6 +44,8 @@ impl FakeTelegram {
             sent: Arc::new(Mutex::new(Vec::new())),
             too_many: Arc::new(Mutex::new(Vec::new())),
             refused: Arc::new(Mutex::new(0)),
+            updates: Arc::new(Mutex::new(Vec::new())),
+            last_update: Arc::new(Mutex::new(1_000)),
         };
         let shared = fake.clone();
         std::thread::spawn(move || {
@@ -60,6 +69,30 @@ impl FakeTelegram {
     /// How many `SendMessage` requests were answered 429.
     pub fn refused(&self) -> u64 {
         self.refused.lock().map(|n| *n).unwrap_or(0)
+    }
+
+    /// A user types `text` into chat `chat_id`: the bot's next `GetUpdates` gets it.
+    pub fn type_message(&self, chat_id: i64, text: &str) {
+        let id = match self.last_update.lock() {
+            Ok(mut last) => {
+                *last += 1;
+                *last
+            }
+            Err(_) => return,
+        };
+        if let Ok(mut updates) = self.updates.lock() {
+            updates.push((id, chat_id, text.to_string()));
+        }
+    }
+
+    /// Typed messages that no `GetUpdates` has confirmed yet (asked for an offset past them).
+    pub fn unconfirmed(&self) -> usize {
+        self.updates.lock().map(|u| u.len()).unwrap_or(0)
+    }
+
+    /// The messages sent to one chat so far, in arrival order.
+    pub fn sent_to(&self, chat_id: i64) -> Vec<String> {
+        self.sent().into_iter().filter(|m| m.chat_id == chat_id).map(|m| m.text).collect()
     }
 
     /// Every message sent so far, in arrival order.
@@ -95,6 +128,7 @@ fn answer(stream: TcpStream, fake: &FakeTelegram) -> std::io::Result<()> {
             "can_join_groups": true, "can_read_all_group_messages": false,
             "supports_inline_queries": false, "can_connect_to_business": false, "has_main_web_app": false
         }}),
+        "GetUpdates" => json!({"ok": true, "result": updates(fake, &request)}),
         "SendMessage" if !fake.too_many.lock().map(|q| q.is_empty()).unwrap_or(true) => {
             let retry_after = fake.too_many.lock().map(|mut q| q.remove(0)).unwrap_or(1);
             if let Ok(mut refused) = fake.refused.lock() {
@@ -136,4 +170,35 @@ fn answer(stream: TcpStream, fake: &FakeTelegram) -> std::io::Result<()> {
         text.len()
     )?;
     stream.flush()
+}
+
+/// The updates at or after the request's offset, waiting up to its timeout for one; the ones
+/// below the offset are confirmed and forgotten.
+fn updates(fake: &FakeTelegram, request: &Value) -> Value {
+    let offset = request.get("offset").and_then(Value::as_u64).unwrap_or(0);
+    let timeout = Duration::from_secs(request.get("timeout").and_then(Value::as_u64).unwrap_or(0));
+    let started = Instant::now();
+    loop {
+        let pending: Vec<Value> = match fake.updates.lock() {
+            Ok(mut updates) => {
+                updates.retain(|(id, _, _)| *id >= offset);
+                updates
+                    .iter()
+                    .map(|(id, chat_id, text)| {
+                        json!({"update_id": id, "message": {
+                            "message_id": id, "date": 1_700_000_000,
+                            "chat": {"id": chat_id, "type": "private", "first_name": "Ada"},
+                            "from": {"id": chat_id, "is_bot": false, "first_name": "Ada"},
+                            "text": text
+                        }})
+                    })
+                    .collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        if !pending.is_empty() || started.elapsed() >= timeout {
+            return Value::Array(pending);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

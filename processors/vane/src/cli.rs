@@ -95,6 +95,9 @@ pub enum Role {
     Sla,
     /// Delivers vane.notifications to Telegram (needs telegram.token).
     Notifier,
+    /// The Telegram bot: /start CODE, /subscribe, /list, /unsubscribe (needs telegram.token and
+    /// the store; run exactly one).
+    Bot,
     /// Weather: polls OpenWeatherMap for the subscribed cities (needs weather.api_key) and
     /// matches observations against the subscriptions.
     Weather,

@@ -4,6 +4,7 @@ mod analyze;
 mod cli;
 mod config;
 mod config_file;
+mod telegram;
 mod up;
 
 use std::process::ExitCode;

@@ -31,7 +31,7 @@ pub enum Roles {
 }
 
 impl Roles {
-    fn includes(self, role: Role) -> bool {
+    pub fn includes(self, role: Role) -> bool {
         match self {
             Roles::All => true,
             Roles::One(one) => one == role,
@@ -133,7 +133,7 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
     ));
     // The store is opened before the HTTP server starts: the API role's SLA endpoints live on
     // the HTTP address too.
-    let needs_store = roles.includes(Role::Projector) || roles.includes(Role::Api);
+    let needs_store = roles.includes(Role::Projector) || roles.includes(Role::Api) || roles.includes(Role::Bot);
     let store = if needs_store { Some(open_store(&config).await?) } else { None };
     let sla_api = match (&store, roles.includes(Role::Api)) {
         (Some(store), true) => {
@@ -247,29 +247,25 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         spawn_processor(&mut tasks, &shared, runner_config, processor);
     }
 
-    match (&config.notifier, roles) {
-        (Some(notifier), Roles::All | Roles::One(Role::Notifier)) => {
-            let (log, metrics, health, clock, stopping, notifier) = (
-                log.clone(),
-                metrics.clone(),
-                health.clone(),
-                Arc::clone(&clock),
-                stopping.clone(),
-                notifier.clone(),
-            );
-            tasks.spawn(async move {
-                if let Err(error) = vane_notifier::run(log, notifier, clock.as_ref(), &metrics, stopping).await {
-                    tracing::error!(%error, role = "notifier", "role stopped");
-                    health.fail("notifier", &error.to_string());
-                }
-            });
+    let users_api = match (&store, roles.includes(Role::Api) || roles.includes(Role::Bot)) {
+        (Some(store), true) => {
+            let jwt = config.jwt_secret.as_ref().map(|s| s.expose().to_string());
+            let ttl_ms = config.token_ttl.as_millis() as i64;
+            Some(
+                vane_api::UsersApi::new(store.clone(), log.clone(), jwt, ttl_ms, Arc::clone(&clock))
+                    .context("cannot start the users API")?,
+            )
         }
-        (None, Roles::One(Role::Notifier)) => anyhow::bail!(
-            "the notifier needs a Telegram bot token: set telegram.token in the config file or VANE__TELEGRAM__TOKEN (from @BotFather)"
-        ),
-        (None, Roles::All) => tracing::info!("no telegram.token: notifications stay on vane.notifications, undelivered"),
-        _ => {}
-    }
+        _ => None,
+    };
+    let context = crate::telegram::TelegramContext {
+        log: &log,
+        metrics: &metrics,
+        health: &health,
+        clock: &clock,
+        stopping: &stopping,
+    };
+    crate::telegram::spawn(&mut tasks, &context, &config, roles, users_api.as_ref())?;
 
     if let (Some(store), true) = (&store, roles.includes(Role::Api)) {
         let listener = tokio::net::TcpListener::bind(config.grpc_addr)
@@ -281,11 +277,9 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         if let Some(api) = &sla_api {
             options = options.with_sla(api.clone());
         }
-        let jwt = config.jwt_secret.as_ref().map(|s| s.expose().to_string());
-        let ttl_ms = config.token_ttl.as_millis() as i64;
-        let users =
-            vane_api::UsersApi::new(store.clone(), log.clone(), jwt, ttl_ms, Arc::clone(&clock)).context("cannot start the users API")?;
-        options = options.with_users(users);
+        if let Some(users) = &users_api {
+            options = options.with_users(users.clone());
+        }
         tasks.spawn(async move {
             let shutdown = async move {
                 let _ = stopping.wait_for(|stop| *stop).await;
