@@ -13,6 +13,7 @@
 //!
 //! The schedule itself is pure ([`crate::schedule`]); this module does the HTTP and log I/O.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use tokio::sync::watch;
 use vane_events::{Codec, SubscriptionChange, WeatherObservationEvent, WeatherSubscriptionEvent};
 use vane_stream::metrics::{Counter, Metrics};
 use vane_stream::runner::{Clock, send_with_retry};
-use vane_stream::{Log, OutRecord, StreamError, topics};
+use vane_stream::{Consumer, Log, OutRecord, StreamError, topics};
 use vane_weather::{City, CityId, Subscription, WeatherError, parse_current_weather};
 
 use crate::WorkerError;
@@ -63,6 +64,9 @@ pub struct PollerConfig {
     pub request_timeout: Duration,
     /// The envelope's `source`.
     pub source: String,
+    /// The poller replicas' consumer group on `vane.weather.observations`: each replica polls
+    /// the cities of the partitions the group assigns it.
+    pub group: String,
 }
 
 impl PollerConfig {
@@ -76,6 +80,7 @@ impl PollerConfig {
             max_backoff: Duration::from_secs(1800),
             request_timeout: Duration::from_secs(30),
             source: "weather_poller".to_string(),
+            group: "vane-weather-poller".to_string(),
         }
     }
 }
@@ -136,11 +141,14 @@ pub async fn run_poller(
         apply(&mut schedule, &subscriptions, &record.value)
     })
     .await?;
-    tracing::info!(url = %base, cities = schedule.len(), interval_s = config.interval.as_secs(), "weather poller started");
+    let partitions = log.partition_count(topics::WEATHER_OBSERVATIONS)?;
+    let mut members = log.consumer(Some(&config.group), &[topics::WEATHER_OBSERVATIONS])?;
+    tracing::info!(url = %base, cities = schedule.len(), interval_s = config.interval.as_secs(), group = %config.group, "weather poller started");
     loop {
         if *shutdown.borrow() {
             break;
         }
+        refresh_ownership(&mut members, &mut schedule, partitions).await;
         let now = clock.now_ms();
         let mut records = Vec::new();
         for (city_id, city) in schedule.due(now) {
@@ -195,8 +203,43 @@ pub async fn run_poller(
             }
         }
     }
+    members.close().await;
     tracing::info!("weather poller stopped");
     Ok(())
+}
+
+/// Keeps this replica in the poller group (the poll is its heartbeat; the observations it reads
+/// are skipped and committed) and hands the group's current assignment to the schedule.
+async fn refresh_ownership(members: &mut Consumer, schedule: &mut Schedule, partitions: u32) {
+    match members.poll(10_000, Duration::from_millis(1)).await {
+        Ok(records) => {
+            let mut next: BTreeMap<(String, u32), u64> = BTreeMap::new();
+            for record in &records {
+                let entry = next.entry((record.topic.clone(), record.partition)).or_default();
+                *entry = (*entry).max(record.offset + 1);
+            }
+            if let Err(error) = members.commit(&next.into_iter().collect::<Vec<_>>()) {
+                tracing::debug!(%error, "poller group commit failed; the next one catches up");
+            }
+        }
+        Err(error) => tracing::warn!(%error, "the poller's group poll failed; keeping the last assignment"),
+    }
+    let owned: BTreeSet<u32> = members
+        .assignment()
+        .into_iter()
+        .filter(|(topic, _)| topic == topics::WEATHER_OBSERVATIONS)
+        .map(|(_, partition)| partition)
+        .collect();
+    let before = schedule.owned_count();
+    schedule.set_ownership(partitions, owned);
+    let after = schedule.owned_count();
+    if before != after {
+        tracing::info!(
+            owned_cities = after,
+            of = schedule.len(),
+            "weather poller's share of the cities changed"
+        );
+    }
 }
 
 fn apply(schedule: &mut Schedule, codec: &Codec<WeatherSubscriptionEvent>, value: &[u8]) {

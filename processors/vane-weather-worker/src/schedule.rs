@@ -1,11 +1,15 @@
 //! When the poller asks about which city: the cities of the current subscriptions, each polled
 //! once per interval however many subscriptions share it, with exponential backoff per city
 //! after transient errors, and cities the provider does not know set aside until one of their
-//! subscriptions changes. Pure: time is an argument.
+//! subscriptions changes. With several poller replicas, each polls only the cities it owns: those
+//! whose partition of `vane.weather.observations` (the city id's hash, as the log places the
+//! observation) its consumer group assigns it ([`Schedule::set_ownership`]). Pure: time is an
+//! argument.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
+use vane_core::partition::partition_for;
 use vane_weather::{City, CityId, Subscription};
 
 /// What the schedule needs from the poller's settings.
@@ -28,8 +32,22 @@ struct Polled {
     unknown: bool,
 }
 
+/// The partitions of `vane.weather.observations` this replica owns, out of how many.
+struct Ownership {
+    partitions: u32,
+    owned: BTreeSet<u32>,
+}
+
+impl Ownership {
+    fn owns(&self, city: &CityId) -> bool {
+        self.owned.contains(&partition_for(city.as_str().as_bytes(), self.partitions))
+    }
+}
+
 pub struct Schedule {
     timing: Timing,
+    /// `None`: every city (one replica, or before the group assigned anything).
+    ownership: Option<Ownership>,
     cities: BTreeMap<CityId, Polled>,
     /// Subscription id → (city, revision).
     subscriptions: HashMap<String, (CityId, i64)>,
@@ -39,6 +57,7 @@ impl Schedule {
     pub fn new(timing: Timing) -> Schedule {
         Schedule {
             timing,
+            ownership: None,
             cities: BTreeMap::new(),
             subscriptions: HashMap::new(),
         }
@@ -87,11 +106,36 @@ impl Schedule {
         }
     }
 
+    /// Polls only the cities in `owned` of `partitions` from now on. A city that becomes this
+    /// replica's is due at once: when its previous owner last asked is not known here.
+    pub fn set_ownership(&mut self, partitions: u32, owned: BTreeSet<u32>) {
+        let ownership = Ownership {
+            partitions: partitions.max(1),
+            owned,
+        };
+        for (id, polled) in &mut self.cities {
+            let was_owned = self.ownership.as_ref().is_none_or(|o| o.owns(id));
+            if !was_owned && ownership.owns(id) {
+                polled.next_due_ms = i64::MIN;
+            }
+        }
+        self.ownership = Some(ownership);
+    }
+
+    fn owns(&self, city: &CityId) -> bool {
+        self.ownership.as_ref().is_none_or(|o| o.owns(city))
+    }
+
+    /// Cities this replica owns (all without an ownership).
+    pub fn owned_count(&self) -> usize {
+        self.cities.keys().filter(|id| self.owns(id)).count()
+    }
+
     /// The cities to ask about now.
     pub fn due(&self, now_ms: i64) -> Vec<(CityId, City)> {
         let mut due = Vec::new();
         for (id, polled) in &self.cities {
-            if !polled.unknown && polled.next_due_ms <= now_ms {
+            if !polled.unknown && polled.next_due_ms <= now_ms && self.owns(id) {
                 due.push((id.clone(), polled.city.clone()));
             }
         }
@@ -100,7 +144,11 @@ impl Schedule {
 
     /// The earliest time a city is due, if any is polled.
     pub fn next_due_ms(&self) -> Option<i64> {
-        self.cities.values().filter(|p| !p.unknown).map(|p| p.next_due_ms).min()
+        self.cities
+            .iter()
+            .filter(|(id, p)| !p.unknown && self.owns(id))
+            .map(|(_, p)| p.next_due_ms)
+            .min()
     }
 
     /// An answer (or a permanent error other than an unknown city): next interval.
@@ -213,6 +261,42 @@ mod tests {
         assert_eq!(schedule.due(60_000).len(), 1);
         schedule.done(&city, 60_000);
         assert_eq!(schedule.failed(&city, 60_000).as_secs(), 10, "a success resets the backoff");
+    }
+
+    #[test]
+    fn replicas_split_the_cities_and_a_city_that_moves_is_due_at_once() {
+        let cities = ["Catania", "Rome", "Naples", "Milan", "Turin", "Bari", "Palermo", "Genoa"];
+        let mut replicas = [Schedule::new(timing()), Schedule::new(timing())];
+        for schedule in &mut replicas {
+            for (i, city) in cities.iter().enumerate() {
+                schedule.upsert(&sub(&i.to_string(), city, 1));
+            }
+        }
+        // Six partitions, three each: every city has exactly one owner.
+        replicas[0].set_ownership(6, BTreeSet::from([0, 2, 4]));
+        replicas[1].set_ownership(6, BTreeSet::from([1, 3, 5]));
+        let mut polled: Vec<String> = Vec::new();
+        for schedule in &mut replicas {
+            for (id, _) in schedule.due(0) {
+                schedule.done(&id, 0);
+                polled.push(id.as_str().to_string());
+            }
+        }
+        let total = polled.len();
+        polled.sort();
+        polled.dedup();
+        assert_eq!((total, polled.len()), (cities.len(), cities.len()), "each city once: {polled:?}");
+        assert!(replicas.iter().all(|s| s.owned_count() > 0 && s.owned_count() < cities.len()));
+        // Replica 1 leaves: replica 0 takes every partition; its new cities are due now, its
+        // own keep their turn.
+        let before = replicas[0].owned_count();
+        replicas[0].set_ownership(6, (0..6).collect());
+        assert_eq!(replicas[0].due(1).len(), cities.len() - before);
+        assert_eq!(replicas[0].next_due_ms(), Some(i64::MIN));
+        // No partitions (a rebalance in progress): nothing is due.
+        replicas[0].set_ownership(6, BTreeSet::new());
+        assert!(replicas[0].due(i64::MAX).is_empty());
+        assert_eq!(replicas[0].next_due_ms(), None);
     }
 
     #[test]

@@ -176,6 +176,55 @@ async fn each_city_is_polled_once_per_interval_however_many_subscribers() {
     poller.await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_poller_replicas_split_the_cities_and_poll_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path()).await;
+    let fake = FakeWeather::default();
+    let cities = ["Catania", "Rome", "Naples", "Milan", "Turin", "Bari", "Palermo", "Genoa"];
+    for city in cities {
+        fake.always(&format!("{city},IT"), Answer::Dry);
+    }
+    let base = fake.serve().await;
+    let (stop, shutdown) = watch::channel(false);
+    let (first, second) = (Metrics::new(), Metrics::new());
+    let pollers = [
+        spawn_poller(&log, poller_config(&base, Duration::from_secs(3600)), first.clone(), &shutdown),
+        spawn_poller(&log, poller_config(&base, Duration::from_secs(3600)), second.clone(), &shutdown),
+    ];
+    // Both join the group before there is anything to poll.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    for (i, city) in cities.iter().enumerate() {
+        subscribe(&log, &format!("s{i}"), "u1", city, 1).await;
+    }
+    wait_for("every city", LIMIT, || async {
+        read(&log, topics::WEATHER_OBSERVATIONS).await.len() >= cities.len()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    for city in cities {
+        assert_eq!(fake.requests(&format!("{city},IT")).len(), 1, "{city} polled once by one replica");
+    }
+    let ok = |metrics: &Metrics| {
+        let rendered = metrics.render();
+        rendered
+            .lines()
+            .find_map(|line| line.strip_prefix("vane_weather_polls_total{outcome=\"ok\"} "))
+            .map_or(0, |n| n.parse::<usize>().unwrap())
+    };
+    assert_eq!(ok(&first) + ok(&second), cities.len());
+    assert!(
+        ok(&first) > 0 && ok(&second) > 0,
+        "both replicas polled: {} and {}",
+        ok(&first),
+        ok(&second)
+    );
+    stop.send(true).unwrap();
+    for poller in pollers {
+        poller.await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn server_errors_back_off_exponentially() {
     let dir = tempfile::tempdir().unwrap();
