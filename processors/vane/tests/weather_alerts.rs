@@ -12,64 +12,18 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::VANE;
-use serde_json::Value;
+use common::{VANE, WeatherServer, cli, wait_messages};
 use vane_testkit::telegram::FakeTelegram;
 use vane_testkit::weather::FakeWeather;
-use vane_testkit::{VaneProcess, free_port};
-
-fn cli(grpc: &str, args: &[&str], env: &[(&str, &str)]) -> Value {
-    let output = Command::new(VANE)
-        .args(args)
-        .args(["--grpc-addr", grpc, "--json"])
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "vane {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
-}
-
-fn wait_messages(telegram: &FakeTelegram, count: usize, within: Duration) {
-    let deadline = Instant::now() + within;
-    while telegram.sent().len() < count {
-        assert!(Instant::now() < deadline, "expected {count} messages, got {:?}", telegram.sent());
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 #[test]
 fn rain_in_catania_alerts_once_survives_a_restart_and_clears_once() {
     let weather = FakeWeather::start().unwrap();
     let telegram = FakeTelegram::start().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let data_dir = work.path().join("vane-data").to_str().unwrap().to_string();
-    let grpc = format!("127.0.0.1:{}", free_port());
-    let http = format!("127.0.0.1:{}", free_port());
-    let args = [
-        "up",
-        "--data-dir",
-        &data_dir,
-        "--http-addr",
-        &http,
-        "--grpc-addr",
-        &grpc,
-        "--weather-url",
-        &weather.url,
-        "--telegram-api-url",
-        &telegram.url,
-    ];
-    let env = [
-        ("VANE__WEATHER__API_KEY", "fake-owm-key"),
-        ("VANE__WEATHER__POLL_INTERVAL", "1s"),
-        ("VANE__WEATHER__EVALUATE_EVERY", "1s"),
-        ("VANE__AUTH__JWT_SECRET", "an-acceptance-test-secret-of-32-chars-or-more"),
-        ("VANE__TELEGRAM__TOKEN", "123456:acceptance-test-token"),
-    ];
-    let vane = VaneProcess::start(VANE, &args, &env);
+    let server = WeatherServer::new(&work.path().join("vane-data"), &weather, &telegram);
+    let grpc = server.grpc.clone();
+    let vane = server.start();
 
     let password = [("VANE_PASSWORD", "correct horse battery staple")];
     cli(&grpc, &["user", "register", "--username", "ada", "--chat-id", "42"], &password);
@@ -105,7 +59,7 @@ fn rain_in_catania_alerts_once_survives_a_restart_and_clears_once() {
     // A restart while it rains sends nothing again.
     assert!(vane.stop().success());
     let polled = weather.answers();
-    let vane = VaneProcess::start(VANE, &args, &env);
+    let vane = server.start();
     let deadline = Instant::now() + Duration::from_secs(60);
     while weather.answers() < polled + 3 {
         assert!(Instant::now() < deadline, "no polls after the restart");

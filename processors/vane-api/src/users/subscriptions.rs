@@ -7,7 +7,7 @@ use vane_events::SubscriptionChange;
 use vane_store::{SubscriptionConstraintRow, SubscriptionRow};
 use vane_stream::OutRecord;
 use vane_stream::topics::WEATHER_SUBSCRIPTIONS;
-use vane_weather::{Constraint, Subscription, SubscriptionSpec};
+use vane_weather::{Constraint, Subscription, SubscriptionSpec, WeatherError};
 
 use super::{Caller, EVENT_SOURCE, UsersApi};
 use crate::ApiError;
@@ -141,6 +141,12 @@ fn checked(
     match Subscription::new(spec) {
         Ok(subscription) if problems.is_empty() => Ok(subscription),
         Ok(_) => Err(ApiError::InvalidArgument(format!("invalid subscription: {}", problems.join("; ")))),
+        // The core's own problems are listed, not its message, which says "invalid subscription"
+        // again.
+        Err(WeatherError::InvalidSubscription(mut more)) => {
+            problems.append(&mut more);
+            Err(ApiError::InvalidArgument(format!("invalid subscription: {}", problems.join("; "))))
+        }
         Err(error) => {
             problems.push(error.to_string());
             Err(ApiError::InvalidArgument(format!("invalid subscription: {}", problems.join("; "))))
@@ -163,7 +169,11 @@ mod tests {
         assert!(error.contains("hail"), "{error}");
         let none = SubscriptionRequest::default();
         let error = checked("s", "u", none, 1, 1, 1).unwrap_err().to_string();
-        assert!(error.contains("invalid subscription"), "{error}");
+        assert_eq!(
+            error,
+            "invalid request: invalid subscription: a city is needed: a name and a country, or a latitude and a longitude; \
+             at least one constraint is needed (rain, snow, temp>N, temp<N, wind>N)"
+        );
         let ok = SubscriptionRequest {
             city_name: Some("Catania".into()),
             country: Some("IT".into()),

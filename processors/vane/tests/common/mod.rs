@@ -1,13 +1,18 @@
-//! Shared helpers of the binary's end-to-end tests: reading what vane wrote to its log.
+//! Shared helpers of the binary's end-to-end tests: reading what vane wrote to its log, running
+//! the CLI against a running `vane up`, and starting `vane up` beside the weather and Telegram fakes.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code
 
 use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use vane_events::{Codec, MetricSampleEvent};
 use vane_stream::embedded::{EmbeddedConfig, EmbeddedLog};
 use vane_stream::{Log, Record};
+use vane_testkit::VaneProcess;
+use vane_testkit::telegram::FakeTelegram;
+use vane_testkit::weather::FakeWeather;
 
 pub const VANE: &str = env!("CARGO_BIN_EXE_vane");
 
@@ -164,4 +169,110 @@ pub fn encode(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// `vane <args> --grpc-addr <grpc> --json` with `env` added: the finished process, whatever its
+/// exit code.
+pub fn cli_output(grpc: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    std::process::Command::new(VANE)
+        .args(args)
+        .args(["--grpc-addr", grpc, "--json"])
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// [`cli_output`] that must succeed: its stdout as JSON (`Null` when it printed nothing).
+pub fn cli(grpc: &str, args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+    let output = cli_output(grpc, args, env);
+    assert!(
+        output.status.success(),
+        "vane {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+/// Polls `done` every 200 ms; panics with `what` when it is still false after `within`.
+pub fn wait_for(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out after {within:?}: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Waits until the fake Telegram has sent at least `count` messages.
+pub fn wait_messages(telegram: &FakeTelegram, count: usize, within: Duration) {
+    let deadline = Instant::now() + within;
+    while telegram.sent().len() < count {
+        assert!(Instant::now() < deadline, "expected {count} messages, got {:?}", telegram.sent());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `vane up` on the embedded log in `data_dir`, with the fake OpenWeatherMap and the fake
+/// Telegram, polling and evaluating every second, users' tokens signed by a test key. Start it
+/// (again) with [`WeatherServer::start`].
+#[derive(Debug, Clone)]
+pub struct WeatherServer {
+    pub grpc: String,
+    pub data_dir: std::path::PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl WeatherServer {
+    pub fn new(data_dir: &Path, weather: &FakeWeather, telegram: &FakeTelegram) -> WeatherServer {
+        let grpc = format!("127.0.0.1:{}", vane_testkit::free_port());
+        let http = format!("127.0.0.1:{}", vane_testkit::free_port());
+        let data = data_dir.to_str().unwrap();
+        let args = [
+            "up",
+            "--data-dir",
+            data,
+            "--http-addr",
+            &http,
+            "--grpc-addr",
+            &grpc,
+            "--weather-url",
+            &weather.url,
+            "--telegram-api-url",
+            &telegram.url,
+        ];
+        let env = [
+            ("VANE__WEATHER__API_KEY", "fake-owm-key"),
+            ("VANE__WEATHER__POLL_INTERVAL", "1s"),
+            ("VANE__WEATHER__EVALUATE_EVERY", "1s"),
+            ("VANE__AUTH__JWT_SECRET", "an-acceptance-test-secret-of-32-chars-or-more"),
+            ("VANE__TELEGRAM__TOKEN", "123456:acceptance-test-token"),
+        ];
+        let args = args.iter().map(|a| a.to_string()).collect();
+        WeatherServer {
+            grpc,
+            data_dir: data_dir.to_path_buf(),
+            args,
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    /// Sets (or replaces) an environment variable of the server.
+    pub fn with_env(mut self, key: &str, value: &str) -> WeatherServer {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Leaves an environment variable out (e.g. the API key: no poller).
+    pub fn without_env(mut self, key: &str) -> WeatherServer {
+        self.env.retain(|(k, _)| k != key);
+        self
+    }
+
+    /// Starts `vane up` and waits until it serves HTTP.
+    pub fn start(&self) -> VaneProcess {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        VaneProcess::start(VANE, &args, &env)
+    }
 }
