@@ -1,5 +1,6 @@
-//! vane's HTTP adapter (axum): `POST /api/v1/write` (Prometheus remote write), `GET /metrics`
-//! (Prometheus text format) and `GET /healthz`.
+//! vane's HTTP adapter (axum): `POST /api/v1/write` (Prometheus remote write),
+//! `POST /api/v1/weather/observations` (weather observations from outside producers, see
+//! [`weather`]), `GET /metrics` (Prometheus text format) and `GET /healthz`.
 //!
 //! Remote write answers 2xx only after every sample of the request is acknowledged by the log
 //! (on disk for the embedded log, `acks=all` on Kafka), so Prometheus' retry on 5xx never loses
@@ -8,6 +9,7 @@
 
 mod auth;
 mod health;
+mod weather;
 
 use std::sync::{Arc, Mutex};
 
@@ -90,6 +92,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
     if state.remote_write {
         router = router
             .route("/api/v1/write", post(write))
+            .route("/api/v1/weather/observations", post(weather::ingest))
             .layer(DefaultBodyLimit::max(32 * 1024 * 1024));
     }
     router.with_state(state)

@@ -2,12 +2,10 @@
 //! CLI, Telegram and the log: the real `vane up` beside the fake OpenWeatherMap and the fake
 //! Telegram Bot API.
 //!
-//! - Malformed observations on `vane.weather.ingest` (a JSON object without a temperature, a
-//!   payload that is not JSON) each become one record on `vane.dlq` whose reason names the
-//!   problem, and the valid observation written after them still sends its alert. The embedded log
-//!   is locked by the running instance and in embedded mode vane offers outside producers no other
-//!   route (docs/weather.md: a producer writes the topic, with Kafka any Kafka client), so the
-//!   records are written to the data dir while vane is stopped, as a producer sharing it would.
+//! - Malformed observations posted to `POST /api/v1/weather/observations` (a JSON object without
+//!   a temperature, a line that is not JSON) are named in the answer, land on
+//!   `vane.weather.ingest` and each become one record on `vane.dlq` whose reason names the
+//!   problem, and the valid observation posted with them still sends its alert.
 //! - `vane subscribe` with a constraint or a city it cannot accept exits non-zero with the problem
 //!   on stderr, and no subscription is written.
 //! - `vane user login` with a wrong password (or an unknown user) exits non-zero with a clear
@@ -26,8 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{WeatherServer, cli, cli_output, embedded_records, metric_value, wait_for, wait_messages};
 use vane_stream::dlq::DeadLetter;
-use vane_stream::embedded::{EmbeddedConfig, EmbeddedLog};
-use vane_stream::{OutRecord, topics};
+use vane_stream::topics;
 use vane_testkit::VaneProcess;
 use vane_testkit::telegram::FakeTelegram;
 use vane_testkit::weather::FakeWeather;
@@ -70,31 +67,30 @@ fn malformed_observations_go_to_the_dead_letter_topic_and_a_valid_one_still_aler
     let work = tempfile::tempdir().unwrap();
     // No API key: no poller, observations come only from vane.weather.ingest.
     let server = WeatherServer::new(&work.path().join("vane-data"), &weather, &telegram).without_env("VANE__WEATHER__API_KEY");
-    let vane = server.start();
+    let mut vane = server.start();
     let token = register_and_login(&server.grpc);
     cli(
         &server.grpc,
         &["subscribe", "--city", "Seattle", "--country", "US", "--temp-below", "0"],
         &[("VANE_TOKEN", &token)],
     );
-    assert!(vane.stop().success());
 
-    // One key, so one partition: the valid record comes after the bad ones.
+    // An outside producer posts three lines while vane runs: two it cannot accept, one valid.
     let now_s = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
     let no_temperature = format!(r#"{{"city": "Seattle", "country": "US", "time": {now_s}, "humidity": 90}}"#);
     let valid = format!(r#"{{"city": "Seattle", "country": "US", "time": {now_s}, "temperature": -1.0, "feels_like": -4.0}}"#);
-    let records = [
-        OutRecord::new(topics::WEATHER_INGEST, "seattle", no_temperature.into_bytes(), 0),
-        OutRecord::new(topics::WEATHER_INGEST, "seattle", b"not json at all".to_vec(), 0),
-        OutRecord::new(topics::WEATHER_INGEST, "seattle", valid.into_bytes(), 0),
-    ];
-    {
-        let log = EmbeddedLog::open(EmbeddedConfig::new(&server.data_dir)).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(log.send(&records)).unwrap();
-    }
+    let body = format!("{no_temperature}\nnot json at all\n{valid}\n");
+    let (status, answer) = vane_testkit::http(&vane.http_addr, "POST", "/api/v1/weather/observations", &[], body.as_bytes()).unwrap();
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&answer));
+    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(answer["accepted"], 3);
+    let invalid = answer["invalid"].as_array().unwrap();
+    assert_eq!(invalid.len(), 2, "{answer}");
+    assert_eq!((invalid[0]["line"].as_u64(), invalid[1]["line"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(invalid[0]["reason"], "invalid observation: missing field \"temperature\"");
+    let (status, _) = vane_testkit::http(&vane.http_addr, "POST", "/api/v1/weather/observations", &[], b"\n").unwrap();
+    assert_eq!(status, 400, "an empty body is refused");
 
-    let mut vane = server.start();
     wait_messages(&telegram, 1, Duration::from_secs(60));
     let sent = telegram.sent();
     assert_eq!(sent[0].chat_id, 42);
@@ -118,7 +114,11 @@ fn malformed_observations_go_to_the_dead_letter_topic_and_a_valid_one_still_aler
     assert_eq!(dead.len(), 2, "{dead:?}");
     for letter in &dead {
         assert_eq!(letter.source_topic, topics::WEATHER_INGEST);
-        assert_eq!(letter.key.as_deref(), Some("c2VhdHRsZQ=="), "base64 of the original key");
+        assert_eq!(
+            letter.key.as_deref(),
+            Some("dW5rbm93bi1jaXR5"),
+            "base64 of the key they were posted under, unknown-city"
+        );
     }
     assert_eq!(dead[0].offset, Some(0));
     assert_eq!(dead[0].reason, "invalid observation: missing field \"temperature\"");
