@@ -42,6 +42,10 @@ pub trait Processor: Send {
     fn oldest_needed(&self, _topic: &str, _partition: u32) -> Option<u64> {
         None
     }
+
+    /// The partitions the consumer group assigns this replica now; called before the first
+    /// batch and after every change (processors that shard work beyond their input use it).
+    fn assigned(&mut self, _partitions: &[(String, u32)]) {}
 }
 
 /// The source of "now" for the loop (tests pass a fixed one).
@@ -107,6 +111,7 @@ pub async fn run<P: Processor>(
     let mut last_lag = tokio::time::Instant::now();
     let mut last_punctuation = clock.now_ms();
     let mut out = Vec::new();
+    let mut assignment: Option<Vec<(String, u32)>> = None;
     tracing::info!(role = config.role, group = %config.group, backend = log.backend(), "stream processor started");
     loop {
         if *shutdown.borrow() {
@@ -116,6 +121,13 @@ pub async fn run<P: Processor>(
             polled = consumer.poll(config.batch_size, config.poll_timeout) => polled?,
             _ = shutdown.changed() => break,
         };
+        let mut now_assigned = consumer.assignment();
+        now_assigned.sort();
+        if assignment.as_ref() != Some(&now_assigned) {
+            tracing::info!(role = config.role, partitions = now_assigned.len(), "partitions assigned");
+            processor.assigned(&now_assigned);
+            assignment = Some(now_assigned);
+        }
         let now = clock.now_ms();
         out.clear();
         let mut next_offsets: BTreeMap<(String, u32), u64> = BTreeMap::new();

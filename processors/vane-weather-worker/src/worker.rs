@@ -11,12 +11,18 @@
 //! restored before the worker starts (after the subscriptions): a redelivered observation is
 //! stale for the restored state, and a told alert is not told again. Punctuation moves the
 //! matcher's time to the wall clock (quiet hours and cooldowns end, users get their chat).
+//!
+//! Replicas: each owns the cities of the observation partitions its group assigns it, releases
+//! held messages only for those, and keeps a standby copy of the others' state by following the
+//! changelog (records about cities it does not own are applied; its own echoes are not), so a
+//! partition that moves finds its new owner with the state its previous owner last wrote.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use vane_core::partition::partition_for;
 use vane_events::{
     Codec, EventsError, NotificationEvent, SubscriptionChange, UserChange, UserEvent, WeatherObservationEvent, WeatherStateEvent,
     WeatherSubscriptionEvent,
@@ -24,7 +30,7 @@ use vane_events::{
 use vane_stream::metrics::Metrics;
 use vane_stream::runner::{self, Clock, Processor, Rejected, RunnerConfig};
 use vane_stream::{Consumer, Log, OutRecord, Record, topics};
-use vane_weather::{CityId, Matcher, Observation, QuietHours, Subscription, UserSettings};
+use vane_weather::{CityId, Matcher, Observation, QuietHours, Subscription, SubscriptionState, UserSettings};
 
 use crate::{WorkerError, state};
 use vane_stream::global::{read_to_end, tail};
@@ -61,6 +67,8 @@ pub enum TableChange {
     SubscriptionDeleted(String),
     User(UserSettings),
     UserDeleted(String),
+    /// Another replica's changelog record (standby state).
+    State(Box<WeatherStateEvent>),
 }
 
 /// Where table changes are sent to a running matcher.
@@ -78,6 +86,10 @@ pub struct WeatherMatcherProcessor {
     deleted: BTreeSet<String>,
     sender: TableSender,
     changes: mpsc::UnboundedReceiver<TableChange>,
+    /// Partitions of `vane.weather.observations`.
+    partitions: u32,
+    /// The ones this replica owns; `None` before the group assigned any.
+    owned: Option<BTreeSet<u32>>,
     observations: Codec<WeatherObservationEvent>,
     notifications: Codec<NotificationEvent>,
     states: Codec<WeatherStateEvent>,
@@ -97,6 +109,8 @@ impl WeatherMatcherProcessor {
             deleted: BTreeSet::new(),
             sender,
             changes,
+            partitions: 1,
+            owned: None,
             observations: Codec::new()?,
             notifications: Codec::new()?,
             states: Codec::new()?,
@@ -137,7 +151,33 @@ impl WeatherMatcherProcessor {
             }
             TableChange::User(user) => self.matcher.upsert_user(user),
             TableChange::UserDeleted(id) => self.matcher.remove_user(&id),
+            TableChange::State(event) => {
+                let Some(city) = self.cities.get(&event.subscription_id) else {
+                    return;
+                };
+                let theirs = state::from_event(&event);
+                let observed = |state: &SubscriptionState| state.latest.as_ref().map(|o| o.observed_at_ms);
+                let ours = self.matcher.state(&event.subscription_id);
+                // Another replica's city, or a state about a newer observation than this one
+                // applied (a previous owner that was still finishing).
+                if !self.is_owner(city) || observed(&theirs) > ours.as_ref().and_then(observed) {
+                    self.matcher.restore(&event.subscription_id, theirs);
+                }
+            }
         }
+    }
+
+    /// How many partitions `vane.weather.observations` has (where a city's observations go).
+    pub fn set_partitions(&mut self, partitions: u32) {
+        self.partitions = partitions.max(1);
+    }
+
+    /// Whether the group assigned this replica the city's partition (`false` before any
+    /// assignment: then every replica keeps every replica's state).
+    fn is_owner(&self, city: &CityId) -> bool {
+        self.owned
+            .as_ref()
+            .is_some_and(|owned| owned.contains(&partition_for(city.as_str().as_bytes(), self.partitions)))
     }
 
     /// Reads one record of `vane.weather.subscriptions` into a change; a record that does not
@@ -279,9 +319,26 @@ impl Processor for WeatherMatcherProcessor {
         Ok(())
     }
 
+    fn assigned(&mut self, partitions: &[(String, u32)]) {
+        let owned = partitions
+            .iter()
+            .filter(|(topic, _)| topic == topics::WEATHER_OBSERVATIONS)
+            .map(|(_, partition)| *partition)
+            .collect();
+        // What other replicas wrote so far is applied under the old ownership first.
+        self.drain_changes();
+        self.owned = Some(owned);
+    }
+
     fn punctuate(&mut self, now_ms: i64, out: &mut Vec<OutRecord>) {
         self.drain_changes();
-        self.matcher.advance(now_ms, &mut self.messages);
+        // Before any assignment (a lone matcher, tests) every city is this one's to release.
+        let (owned, partitions) = (self.owned.clone(), self.partitions);
+        self.matcher.advance_cities(now_ms, &mut self.messages, |city| {
+            owned
+                .as_ref()
+                .is_none_or(|owned| owned.contains(&partition_for(city.as_str().as_bytes(), partitions)))
+        });
         self.emit(out);
         self.write_states(now_ms, out);
     }
@@ -300,6 +357,7 @@ pub async fn start_matcher(
     shutdown: watch::Receiver<bool>,
 ) -> Result<(WeatherMatcherProcessor, Vec<JoinHandle<()>>), WorkerError> {
     let mut processor = WeatherMatcherProcessor::new(config)?;
+    processor.set_partitions(log.partition_count(topics::WEATHER_OBSERVATIONS)?);
     let subscriptions = read_to_end(log, topics::WEATHER_SUBSCRIPTIONS, |record| {
         if let Some(change) = processor.subscription_change(record) {
             processor.apply(change);
@@ -314,7 +372,7 @@ pub async fn start_matcher(
     })
     .await?;
     let (mut restored, mut orphaned) = (0usize, 0usize);
-    read_to_end(log, topics::WEATHER_STATE, |record| match processor.restore(record) {
+    let states = read_to_end(log, topics::WEATHER_STATE, |record| match processor.restore(record) {
         Ok(true) => restored += 1,
         Ok(false) => orphaned += 1,
         Err(error) => tracing::warn!(partition = record.partition, offset = record.offset, %error, "undecodable weather state skipped"),
@@ -330,6 +388,7 @@ pub async fn start_matcher(
         "weather subscriptions, users and matcher state loaded"
     );
     let codec: Codec<WeatherSubscriptionEvent> = Codec::new()?;
+    let states_codec: Codec<WeatherStateEvent> = Codec::new()?;
     let tasks = vec![
         follow(
             subscriptions,
@@ -337,9 +396,21 @@ pub async fn start_matcher(
             processor.changes(),
             shutdown.clone(),
         ),
-        follow(users, move |r| decode_user(&users_codec, r), processor.changes(), shutdown),
+        follow(users, move |r| decode_user(&users_codec, r), processor.changes(), shutdown.clone()),
+        follow(states, move |r| decode_state(&states_codec, r), processor.changes(), shutdown),
     ];
     Ok((processor, tasks))
+}
+
+/// Reads one changelog record for the standby state; an undecodable one is skipped.
+fn decode_state(codec: &Codec<WeatherStateEvent>, record: &Record) -> Option<TableChange> {
+    match codec.decode(&record.value) {
+        Ok(event) => Some(TableChange::State(Box::new(event))),
+        Err(error) => {
+            tracing::warn!(partition = record.partition, offset = record.offset, %error, "undecodable weather state skipped");
+            None
+        }
+    }
 }
 
 /// Tails a table's topic, sending each change to the processor.

@@ -34,13 +34,17 @@ fn spawn_poller(log: &Log, config: PollerConfig, metrics: Metrics, shutdown: &wa
 }
 
 fn spawn_matcher(log: &Log, group: &str, shutdown: &watch::Receiver<bool>) -> JoinHandle<()> {
+    spawn_matcher_with(log, group, shutdown, Metrics::new())
+}
+
+fn spawn_matcher_with(log: &Log, group: &str, shutdown: &watch::Receiver<bool>, metrics: Metrics) -> JoinHandle<()> {
     let config = MatcherConfig {
         group: group.to_string(),
         punctuate_every: Duration::from_millis(100),
         ..MatcherConfig::default()
     };
     let (log, shutdown) = (log.clone(), shutdown.clone());
-    tokio::spawn(async move { run_matcher(log, config, &SystemClock, &Metrics::new(), shutdown).await.unwrap() })
+    tokio::spawn(async move { run_matcher(log, config, &SystemClock, &metrics, shutdown).await.unwrap() })
 }
 
 async fn count_notifications(log: &Log) -> usize {
@@ -91,11 +95,16 @@ async fn rain_in_catania_alerts_once_and_clears_once() {
 }
 
 fn observation(at_s: i64, rain: Option<f64>) -> OutRecord {
+    observation_in("Catania", at_s, rain)
+}
+
+fn observation_in(city: &str, at_s: i64, rain: Option<f64>) -> OutRecord {
     let at_ms = at_s * 1000;
+    let city_id = format!("name:it:{}", city.to_lowercase());
     let event = WeatherObservationEvent {
         envelope: Envelope::new(at_ms, at_ms, "test"),
-        city_id: "name:it:catania".into(),
-        city: "Catania".into(),
+        city_id: city_id.clone(),
+        city: city.into(),
         country: Some("IT".into()),
         lat: None,
         lon: None,
@@ -109,7 +118,7 @@ fn observation(at_s: i64, rain: Option<f64>) -> OutRecord {
         conditions: Vec::new(),
     };
     let codec = Codec::new().unwrap();
-    OutRecord::new(topics::WEATHER_OBSERVATIONS, "name:it:catania", codec.encode(&event), at_ms)
+    OutRecord::new(topics::WEATHER_OBSERVATIONS, city_id.as_str(), codec.encode(&event), at_ms)
 }
 
 #[tokio::test]
@@ -141,6 +150,63 @@ async fn a_restart_of_the_matcher_sends_nothing_twice() {
     assert!(sent[1].text.starts_with("✅ No more rain"), "{}", sent[1].text);
     stop.send(true).unwrap();
     second.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_city_that_moves_to_another_matcher_replica_keeps_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path()).await;
+    let cities = ["Catania", "Rome", "Naples", "Milan", "Turin", "Bari", "Palermo", "Genoa"];
+    for (i, city) in cities.iter().enumerate() {
+        subscribe(&log, &format!("s{i}"), &format!("u{i}"), city, 1).await;
+        add_user(&log, &format!("u{i}"), 100 + i as i64).await;
+    }
+    let (stop_first, first_shutdown) = watch::channel(false);
+    let (stop_second, second_shutdown) = watch::channel(false);
+    let second_metrics = Metrics::new();
+    let first = spawn_matcher_with(&log, "shared", &first_shutdown, Metrics::new());
+    let second = spawn_matcher_with(&log, "shared", &second_shutdown, second_metrics.clone());
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    // Rain everywhere: one alert per city, each from the replica that owns it.
+    let rain: Vec<OutRecord> = cities.iter().map(|c| observation_in(c, 1_700_000_000, Some(2.5))).collect();
+    log.send(&rain).await.unwrap();
+    wait_for("one alert per city", LIMIT, || async {
+        count_notifications(&log).await >= cities.len()
+    })
+    .await;
+    let second_read = second_metrics
+        .render()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("vane_records_in_total{role=\"weather-matcher\"} ")
+                .map(|n| n.parse::<u64>().unwrap())
+        })
+        .unwrap_or(0);
+    assert!(
+        second_read > 0 && second_read < cities.len() as u64,
+        "the second replica owned some cities: {second_read}"
+    );
+
+    // The second replica leaves; the first takes its cities with the state it kept on standby:
+    // more rain sends nothing, the end of the rain one "cleared" per city.
+    stop_second.send(true).unwrap();
+    second.await.unwrap();
+    let more: Vec<OutRecord> = cities.iter().map(|c| observation_in(c, 1_700_000_600, Some(1.0))).collect();
+    log.send(&more).await.unwrap();
+    let dry: Vec<OutRecord> = cities.iter().map(|c| observation_in(c, 1_700_001_200, None)).collect();
+    log.send(&dry).await.unwrap();
+    wait_for("one cleared per city", LIMIT, || async {
+        count_notifications(&log).await >= 2 * cities.len()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = notifications(&log).await;
+    assert_eq!(sent.len(), 2 * cities.len(), "{sent:#?}");
+    assert_eq!(sent.iter().filter(|n| n.text.starts_with("🌧 Rain in")).count(), cities.len());
+    assert_eq!(sent.iter().filter(|n| n.text.starts_with("✅ No more rain")).count(), cities.len());
+    stop_first.send(true).unwrap();
+    first.await.unwrap();
 }
 
 #[tokio::test]

@@ -202,6 +202,12 @@ impl Matcher {
 
     /// Moves time on to `now_ms` (if later) and sends the waiting messages that can go now.
     pub fn advance(&mut self, now_ms: i64, out: &mut Vec<NotificationEvent>) {
+        self.advance_cities(now_ms, out, |_| true);
+    }
+
+    /// [`Matcher::advance`] for the subscriptions of the cities `owns` accepts only (a replica
+    /// releases the messages of its own cities; the others' are another replica's to send).
+    pub fn advance_cities(&mut self, now_ms: i64, out: &mut Vec<NotificationEvent>, owns: impl Fn(&CityId) -> bool) {
         let now = self.tick(now_ms);
         let mut done = Vec::new();
         for id in &self.due {
@@ -209,6 +215,9 @@ impl Matcher {
                 done.push(id.clone());
                 continue;
             };
+            if !owns(&watched.subscription.city().id()) {
+                continue;
+            }
             let user = self.users.get(watched.subscription.user_id());
             if !flush(watched, user, now, out) {
                 done.push(id.clone());
