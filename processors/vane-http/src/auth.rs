@@ -1,7 +1,8 @@
 //! Optional credentials for remote write: a bearer token, or basic auth, as Prometheus'
 //! `remote_write` config sends them. Compared in constant time.
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
@@ -36,6 +37,20 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl WriteAuth {
+    /// `None` when the request's `authorization` header is accepted, else the 401 to answer;
+    /// `door` names what was refused.
+    pub(crate) fn refusal(&self, headers: &HeaderMap, door: &str) -> Option<Response> {
+        if self.allows(headers.get(header::AUTHORIZATION)) {
+            return None;
+        }
+        let response = (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer, Basic realm=\"vane\"")],
+            format!("missing or wrong credentials for {door}\n"),
+        );
+        Some(response.into_response())
+    }
+
     pub fn allows(&self, header: Option<&HeaderValue>) -> bool {
         let presented = header.and_then(|h| h.to_str().ok()).unwrap_or("");
         match self {

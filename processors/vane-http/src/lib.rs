@@ -113,13 +113,8 @@ async fn healthz(State(state): State<Arc<HttpState>>) -> Response {
 }
 
 async fn write(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !state.auth.allows(headers.get(header::AUTHORIZATION)) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer, Basic realm=\"vane\"")],
-            "missing or wrong credentials for remote write\n",
-        )
-            .into_response();
+    if let Some(refusal) = state.auth.refusal(&headers, "remote write") {
+        return refusal;
     }
     let counters = &state.counters;
     let now = state.clock.now_ms();

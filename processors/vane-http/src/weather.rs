@@ -25,13 +25,8 @@ use crate::HttpState;
 const NO_CITY_KEY: &str = "unknown-city";
 
 pub(crate) async fn ingest(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !state.auth.allows(headers.get(header::AUTHORIZATION)) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer, Basic realm=\"vane\"")],
-            "missing or wrong credentials for the weather ingest\n",
-        )
-            .into_response();
+    if let Some(refusal) = state.auth.refusal(&headers, "the weather ingest") {
+        return refusal;
     }
     let now = state.clock.now_ms();
     let mut records = Vec::new();
