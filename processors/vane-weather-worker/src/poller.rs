@@ -113,6 +113,10 @@ impl PollMetrics {
     }
 }
 
+/// Within a round of requests, how often the poller group is polled (Kafka drops a member that
+/// does not poll for `max.poll.interval.ms`, 5 minutes by default).
+const MEMBERSHIP_REFRESH: Duration = Duration::from_secs(10);
+
 /// Polls until `shutdown` turns true.
 pub async fn run_poller(
     log: Log,
@@ -149,9 +153,19 @@ pub async fn run_poller(
             break;
         }
         refresh_ownership(&mut members, &mut schedule, partitions).await;
+        let mut refreshed = tokio::time::Instant::now();
         let now = clock.now_ms();
         let mut records = Vec::new();
         for (city_id, city) in schedule.due(now) {
+            // A long round (a slow provider, many cities) must not look like a dead member to
+            // the group: its poll is also the membership's sign of life.
+            if refreshed.elapsed() >= MEMBERSHIP_REFRESH {
+                refresh_ownership(&mut members, &mut schedule, partitions).await;
+                refreshed = tokio::time::Instant::now();
+                if !schedule.owns(&city_id) {
+                    continue;
+                }
+            }
             let fetched = tokio::select! {
                 fetched = fetch(&client, &base, &config.api_key, &city) => fetched,
                 _ = shutdown.wait_for(|stop| *stop) => break,

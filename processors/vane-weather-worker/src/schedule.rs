@@ -122,7 +122,8 @@ impl Schedule {
         self.ownership = Some(ownership);
     }
 
-    fn owns(&self, city: &CityId) -> bool {
+    /// Whether this replica polls `city` (every city without an ownership).
+    pub fn owns(&self, city: &CityId) -> bool {
         self.ownership.as_ref().is_none_or(|o| o.owns(city))
     }
 
