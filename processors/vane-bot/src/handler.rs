@@ -63,6 +63,19 @@ impl Handler {
                 let Some(caller) = self.caller(chat_id) else {
                     return Ok(NOT_LINKED.to_string());
                 };
+                // A repeated message (a resend, an update answered again after a crash) must
+                // not subscribe twice.
+                let wanted = identity(
+                    request.city_name.as_deref(),
+                    request.country.as_deref(),
+                    request.lat,
+                    request.lon,
+                    request.constraints.iter().map(|(kind, threshold)| (kind.as_str(), *threshold)),
+                );
+                let existing = self.api.list_subscriptions(&caller).await?;
+                if let Some(same) = existing.iter().find(|s| wanted.is_some() && identity_of(s) == wanted) {
+                    return Ok(format!("You already have this subscription: {}", describe(same)));
+                }
                 let created = self.api.create_subscription(&caller, request).await?;
                 Ok(format!("✅ Subscribed: {}", describe(&created)))
             }
@@ -135,6 +148,34 @@ fn resolve(subscriptions: &[SubscriptionRow], target: &Target) -> Result<String,
             }
         }
     }
+}
+
+/// What makes two subscriptions the same: the city's id and the constraints' keys, sorted;
+/// `None` when either does not validate (the API then says why).
+fn identity<'a>(
+    name: Option<&str>,
+    country: Option<&str>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    constraints: impl Iterator<Item = (&'a str, Option<f64>)>,
+) -> Option<(String, Vec<String>)> {
+    let city = City::from_parts(name, country, lat, lon).ok()?.id();
+    let mut keys = constraints
+        .map(|(kind, threshold)| Constraint::from_parts(kind, threshold).map(|c| c.key()).ok())
+        .collect::<Option<Vec<String>>>()?;
+    keys.sort();
+    keys.dedup();
+    Some((city.as_str().to_string(), keys))
+}
+
+fn identity_of(subscription: &SubscriptionRow) -> Option<(String, Vec<String>)> {
+    identity(
+        subscription.city_name.as_deref(),
+        subscription.country.as_deref(),
+        subscription.lat,
+        subscription.lon,
+        subscription.constraints.iter().map(|c| (c.kind.as_str(), c.threshold)),
+    )
 }
 
 /// `Catania, IT: rain, temperature below 0 °C`.

@@ -110,6 +110,11 @@ async fn chats_link_with_a_code_and_manage_their_own_subscriptions() {
         say(&telegram, ADA_CHAT, "/subscribe Catania, IT: rain, temp<0").await,
         "✅ Subscribed: Catania, IT: rain, temperature below 0 °C"
     );
+    assert_eq!(
+        say(&telegram, ADA_CHAT, "/subscribe catania, it: temp<0, rain").await,
+        "You already have this subscription: Catania, IT: rain, temperature below 0 °C",
+        "the same city and constraints, written differently, are not subscribed twice"
+    );
     let mistyped = say(&telegram, ADA_CHAT, "/subscribe Catania, IT: hail").await;
     assert!(
         mistyped.contains("\"hail\" is not a constraint") && mistyped.contains("Usage: /subscribe"),
