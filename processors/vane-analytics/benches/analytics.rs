@@ -14,7 +14,8 @@ use vane_analytics::ets::{self, Component, HwSpec};
 use vane_analytics::forecast::{ForecastOptions, fit_candidates};
 use vane_analytics::hp::hpfilter;
 use vane_analytics::stl::{StlOptions, stl};
-use vane_analytics::{AnalyzeOptions, Range, analyze, arima, parse_csv};
+use vane_analytics::violation::DEFAULT_PATHS;
+use vane_analytics::{AnalyzeOptions, Range, analyze, arima, parse_csv, violation_probability};
 
 fn bench(c: &mut Criterion) {
     let text = include_str!("../tests/data/ec2_cpu_utilization_24ae8d.csv");
@@ -63,6 +64,30 @@ fn bench(c: &mut Criterion) {
             .unwrap()
         })
     });
+    // One SLA's probability as the analyzer computes it every minute, from the served model.
+    let served = {
+        let c = fit_candidates(
+            &x,
+            &ForecastOptions {
+                horizon: 10,
+                period: Some(288),
+                max_pq: 2,
+                d: None,
+            },
+        )
+        .unwrap();
+        c.models.get(c.served).cloned().unwrap()
+    };
+    // Around the recent values (most paths leave early) and a bound the series never reaches
+    // (the whole analysis below uses it; every path in full), with the report's 20,000 paths
+    // and the analyzer's 2,000 (`violation_paths`).
+    for (name, min, max) in [("", Some(0.07), Some(0.14)), ("_never_left", None, Some(80.0))] {
+        for paths in [DEFAULT_PATHS, 2000] {
+            g.bench_function(format!("violation_probability{name}_{paths}"), |b| {
+                b.iter(|| violation_probability(black_box(&served), min, max, 10, paths, 7).unwrap())
+            });
+        }
+    }
     let opts = AnalyzeOptions {
         period: Some(288),
         range: Some(Range {

@@ -10,7 +10,8 @@
 //! quantile. The event is "one of the next `H` points leaves the range". Three forecasts of its
 //! probability are scored by the Brier score:
 //!
-//! - vane: the served model's joint-path probability ([`violation_probability`], 4,000 paths);
+//! - vane: the served model's joint-path probability ([`violation_probability`], 4,000 paths,
+//!   its two halves weighed by the model's hindcasts at 120 earlier origins of the history);
 //! - historical rate: the share of all `H`-point windows of the history that left the range;
 //! - ARIMA(1,1,1) independent steps (what the original system did): normal marginals from the
 //!   model's intervals, combined as `1 - prod(1 - p_i)`.

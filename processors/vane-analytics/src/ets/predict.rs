@@ -66,10 +66,16 @@ impl HoltWinters {
     /// Simulates one future path of length `h` with the given standard-normal draws, feeding each
     /// simulated value back through the recursions.
     pub fn simulate(&self, h: usize, sigma: f64, draws: &mut impl FnMut() -> f64) -> Vec<f64> {
+        self.simulate_from(self.nobs, h, sigma, draws)
+    }
+
+    /// [`Self::simulate`] from the state before observation `origin` (at most `n`) instead of
+    /// the end of the sample: what the model would have simulated then.
+    pub fn simulate_from(&self, origin: usize, h: usize, sigma: f64, draws: &mut impl FnMut() -> f64) -> Vec<f64> {
         let spec = &self.spec;
         let p = &self.params;
         let m = spec.m();
-        let n = self.nobs;
+        let n = origin.min(self.nobs);
         let mut l = self.levels[n];
         let mut b = self.trends[n];
         // Only the slots the horizon reaches: all m when it wraps around, the first h otherwise.

@@ -7,7 +7,9 @@
 //! recursions with additive errors; its intervals are empirical quantiles of 4,000 seeded
 //! Gaussian paths. Joint paths for probabilities are an equal mixture of model paths driven by
 //! blocks of recent in-sample errors and the series' own recent windows
-//! ([`ForecastModel::bootstrap_paths`]). The served model is the candidate with the smallest mean
+//! ([`ForecastModel::bootstrap_paths`]); the model can also be run from earlier points of its
+//! own history ([`ForecastModel::hindcasts`]), which is how the violation probability weighs the
+//! two halves. The served model is the candidate with the smallest mean
 //! absolute error over a rolling-origin backtest of the last five horizons.
 
 use serde::Serialize;
@@ -18,8 +20,10 @@ use crate::error::{AnalyticsError, Result};
 use crate::ets::{self, Component, HoltWinters, HwSpec};
 use crate::normal::norm_ppf;
 
+mod hindcast;
 mod paths;
 
+pub use hindcast::Hindcast;
 pub use paths::INNOVATION_WINDOW;
 use paths::recent;
 

@@ -29,6 +29,50 @@ fn snap(grid: &[f64], v: f64) -> f64 {
     }
 }
 
+/// Step `k` of the errors `e` through the psi weights: `sum_{j<=k} psi_j e_{k-j}`.
+fn convolve(psi: &[f64], e: &[f64], k: usize) -> f64 {
+    let mut s = 0.0;
+    for (p, ev) in psi.iter().take(k + 1).zip(e.iter().take(k + 1).rev()) {
+        s += p * ev;
+    }
+    s
+}
+
+/// Whether a raw model-path value leaves a range once it is held inside the support and snapped
+/// to the grid. The snapped value is monotone in the raw one, so only a value strictly between
+/// the two grid values around a bound needs the nearest-of-two choice [`snap`] makes; no search.
+pub(super) struct RangeTest {
+    lo: f64,
+    hi: f64,
+    support: (f64, f64),
+    grid: bool,
+    /// The grid values just below `lo` and at or above it.
+    below: (Option<f64>, Option<f64>),
+    /// The grid values at or below `hi` and just above it.
+    above: (Option<f64>, Option<f64>),
+}
+
+impl RangeTest {
+    fn outside(&self, v: f64) -> bool {
+        let c = v.max(self.support.0).min(self.support.1);
+        if !self.grid {
+            return c < self.lo || c > self.hi;
+        }
+        // Snapped below lo: the grid value at or under c is below lo and c is nearer to it.
+        let low = match self.below {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(a), Some(b)) => c <= a || (c < b && c - a <= b - c),
+        };
+        let high = match self.above {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(a), Some(b)) => c >= b || (c > a && c - a > b - c),
+        };
+        low || high
+    }
+}
+
 pub(super) fn recent(errors: &[f64]) -> Vec<f64> {
     errors
         .get(errors.len().saturating_sub(INNOVATION_WINDOW)..)
@@ -54,13 +98,56 @@ impl ForecastModel {
     /// same variance spreads over every step. The other half, once [`Self::with_support_of`] has
     /// recorded the series, are its own recent windows of the same length (analogues): the
     /// calibration backtest in docs/analytics.md found the model paths alone too sure of
-    /// themselves on quantised series and the mixture better than either. Model paths stay inside
+    /// themselves on quantised series and the mixture better than either (the violation
+    /// probability then reweighs the halves by [`Self::hindcasts`]). Model paths stay inside
     /// the series' floor and ceiling and on its value grid. Without stored errors the model paths
     /// use normal draws.
     pub fn bootstrap_paths(&self, n: usize, seed: u64) -> Vec<Vec<f64>> {
         let mut rng = Rng::new(seed);
         let bootstrap = !self.innovations.is_empty();
         self.paths_with(n, &mut rng, bootstrap)
+    }
+
+    /// How many of the `n` paths of [`Self::bootstrap_paths`] (same `seed`, same draws) leave
+    /// `[lo, hi]` within their first `steps` values, as `(left, paths)` for the model half and
+    /// the analogue half, without building every path: a model path stops at its first step
+    /// outside.
+    pub fn bootstrap_counts(&self, n: usize, seed: u64, steps: usize, (lo, hi): (f64, f64)) -> [(usize, usize); 2] {
+        let mut rng = Rng::new(seed);
+        let h = self.horizon();
+        let steps = steps.min(h);
+        let k = self.innovations.len();
+        let bootstrap = k > 0;
+        let windows = self.history.len().saturating_sub(h) + 1;
+        let outside = |v: &f64| *v < lo || *v > hi;
+        let mean = self.mean.get(..steps).unwrap_or(&self.mean);
+        let mut e = vec![0.0; h];
+        let mut path = Vec::with_capacity(h);
+        let mut counts = [(0usize, 0usize); 2];
+        let test = self.range_test(lo, hi);
+        for i in 0..n {
+            let (half, left) = if bootstrap && self.history.len() > h + 1 && i % 2 == 1 {
+                let s = ((rng.uniform() * windows as f64) as usize).clamp(1, windows - 1);
+                let window = self.analogue_path(&self.history, s, h);
+                (1, window.iter().take(steps).any(outside))
+            } else if bootstrap {
+                let starts = k.saturating_sub(h) + 1;
+                let s = ((rng.uniform() * starts as f64) as usize).min(starts - 1);
+                self.error_block(&self.innovations, s, &self.mean, &mut e);
+                (0, self.model_path_leaves(mean, &e, self.end(), &test, &mut path))
+            } else {
+                e.iter_mut().for_each(|v| *v = rng.normal());
+                (
+                    0,
+                    self.model_path(&self.mean, &e, self.end(), false).iter().take(steps).any(outside),
+                )
+            };
+            if let Some((hits, total)) = counts.get_mut(half) {
+                *hits += usize::from(left);
+                *total += 1;
+            }
+        }
+        counts
     }
 
     /// Paths with standard-normal draws, or, when `bootstrap`, with a block of consecutive
@@ -76,61 +163,118 @@ impl ForecastModel {
                 // Analogue: what the series itself did over a recent window of h points; for a
                 // non-stationary series, the changes it made, from its last value.
                 let s = ((rng.uniform() * windows as f64) as usize).clamp(1, windows - 1);
-                let window = self.history.get(s..s + h).unwrap_or(&[]);
-                let path = match (self.anchored, self.history.get(s - 1), self.history.last()) {
-                    (true, Some(base), Some(last)) => window.iter().map(|v| last + (v - base)).collect(),
-                    _ => window.to_vec(),
-                };
-                out.push(path);
+                out.push(self.analogue_path(&self.history, s, h));
                 continue;
             }
             if bootstrap {
                 // Consecutive errors keep what follows what (a drop after a spike).
                 let starts = k.saturating_sub(h) + 1;
                 let s = ((rng.uniform() * starts as f64) as usize).min(starts - 1);
-                for (j, v) in e.iter_mut().enumerate() {
-                    *v = self.innovations.get((s + j) % k).copied().unwrap_or(0.0);
-                    if self.relative {
-                        *v *= self.mean.get(j).map_or(0.0, |m| m.abs());
-                    }
-                }
+                self.error_block(&self.innovations, s, &self.mean, &mut e);
             } else {
                 e.iter_mut().for_each(|v| *v = rng.normal());
             }
-            let mut path = match &self.paths {
-                Paths::Linear { psi, sigma } => {
-                    // Bootstrap draws are already on the data's scale.
-                    let sigma = if bootstrap { 1.0 } else { *sigma };
-                    let mut path = Vec::with_capacity(h);
-                    for (k, m) in self.mean.iter().enumerate() {
-                        let mut s = 0.0;
-                        for j in 0..=k {
-                            if let (Some(p), Some(ev)) = (psi.get(j), e.get(k - j)) {
-                                s += p * ev;
-                            }
-                        }
-                        path.push(m + sigma * s);
-                    }
-                    path
-                }
-                Paths::Simulated { model, sigma } => {
-                    let sigma = if bootstrap { 1.0 } else { *sigma };
-                    let mut it = e.iter().copied();
-                    model.simulate(h, sigma, &mut || it.next().unwrap_or(0.0))
-                }
-            };
-            if bootstrap {
-                let (lo, hi) = self.support;
-                for v in &mut path {
-                    *v = v.max(lo.unwrap_or(f64::NEG_INFINITY)).min(hi.unwrap_or(f64::INFINITY));
-                    if !self.grid.is_empty() {
-                        *v = snap(&self.grid, *v);
-                    }
-                }
-            }
-            out.push(path);
+            out.push(self.model_path(&self.mean, &e, self.end(), bootstrap));
         }
         out
+    }
+
+    /// The `h`-point analogue path starting at `s >= 1` of `history`: the window itself, or for
+    /// an anchored model its changes from the point before, added to the last value.
+    pub(super) fn analogue_path(&self, history: &[f64], s: usize, h: usize) -> Vec<f64> {
+        let window = history.get(s..s + h).unwrap_or(&[]);
+        match (self.anchored, s.checked_sub(1).and_then(|b| history.get(b)), history.last()) {
+            (true, Some(base), Some(last)) => window.iter().map(|v| last + (v - base)).collect(),
+            _ => window.to_vec(),
+        }
+    }
+
+    /// Fills `e` with the block of `innovations` starting at `s` (wrapping), on the data's scale
+    /// of the forecast `mean` when the innovations are relative.
+    pub(super) fn error_block(&self, innovations: &[f64], s: usize, mean: &[f64], e: &mut [f64]) {
+        let k = innovations.len();
+        for (j, v) in e.iter_mut().enumerate() {
+            *v = if k == 0 {
+                0.0
+            } else {
+                innovations.get((s + j) % k).copied().unwrap_or(0.0)
+            };
+            if self.relative {
+                *v *= mean.get(j).map_or(0.0, |m| m.abs());
+            }
+        }
+    }
+
+    /// One model path: the point forecast `mean` from observation `origin` of the fitted sample
+    /// plus the errors `e` (standard normal, or on the data's scale when `bootstrap`) through the
+    /// psi weights or the model's recursions; bootstrap paths are held inside the support.
+    pub(super) fn model_path(&self, mean: &[f64], e: &[f64], origin: usize, bootstrap: bool) -> Vec<f64> {
+        let mut path = Vec::with_capacity(mean.len());
+        self.model_path_into(mean, e, origin, bootstrap, &mut path);
+        path
+    }
+
+    /// [`Self::model_path`] written into `path` (cleared first).
+    fn model_path_into(&self, mean: &[f64], e: &[f64], origin: usize, bootstrap: bool, path: &mut Vec<f64>) {
+        path.clear();
+        match &self.paths {
+            Paths::Linear { psi, sigma } => {
+                // Bootstrap draws are already on the data's scale.
+                let sigma = if bootstrap { 1.0 } else { *sigma };
+                for (k, m) in mean.iter().enumerate() {
+                    path.push(m + sigma * convolve(psi, e, k));
+                }
+            }
+            Paths::Simulated { model, sigma } => {
+                let sigma = if bootstrap { 1.0 } else { *sigma };
+                let mut it = e.iter().copied();
+                path.extend(model.simulate_from(origin, mean.len(), sigma, &mut || it.next().unwrap_or(0.0)));
+            }
+        }
+        if bootstrap {
+            for v in path.iter_mut() {
+                *v = self.in_support(*v);
+            }
+        }
+    }
+
+    /// The value a bootstrap path takes for `v`: inside the floor and ceiling, on the grid.
+    fn in_support(&self, v: f64) -> f64 {
+        let (lo, hi) = self.support;
+        let v = v.max(lo.unwrap_or(f64::NEG_INFINITY)).min(hi.unwrap_or(f64::INFINITY));
+        if self.grid.is_empty() { v } else { snap(&self.grid, v) }
+    }
+
+    /// Whether the bootstrap model path of [`Self::model_path`] leaves the range of `test`
+    /// ([`Self::range_test`]); a linear model's path is built only up to the first step outside.
+    /// `path` is scratch space.
+    pub(super) fn model_path_leaves(&self, mean: &[f64], e: &[f64], origin: usize, test: &RangeTest, path: &mut Vec<f64>) -> bool {
+        if let Paths::Linear { psi, .. } = &self.paths {
+            for (k, m) in mean.iter().enumerate() {
+                if test.outside(m + convolve(psi, e, k)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        self.model_path_into(mean, e, origin, true, path);
+        path.iter().any(|v| *v < test.lo || *v > test.hi)
+    }
+
+    /// The test "is a raw bootstrap value, once inside the support and on the grid, outside
+    /// `[lo, hi]`", prepared once per range.
+    pub(super) fn range_test(&self, lo: f64, hi: f64) -> RangeTest {
+        let (floor, ceiling) = self.support;
+        let grid = &self.grid;
+        let bracket = |i: usize| (i.checked_sub(1).and_then(|j| grid.get(j)).copied(), grid.get(i).copied());
+        RangeTest {
+            lo,
+            hi,
+            support: (floor.unwrap_or(f64::NEG_INFINITY), ceiling.unwrap_or(f64::INFINITY)),
+            grid: !grid.is_empty(),
+            below: bracket(grid.partition_point(|g| *g < lo)),
+            above: bracket(grid.partition_point(|g| *g <= hi)),
+        }
     }
 
     /// Makes the analogue paths changes from the last value rather than past levels: for a
