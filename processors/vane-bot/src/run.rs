@@ -2,11 +2,11 @@
 //! Telegram's `getUpdates` and answer each text message with its command's reply. I/O: the log,
 //! and Telegram's Bot API through teloxide.
 //!
-//! Telegram keeps an update until a `getUpdates` asks for the ones after it; the next poll
-//! (and, at a graceful stop, a last short one) confirms what was answered, so an update is
-//! answered again only when the process dies between its reply and the next poll. Only one
-//! process may poll a bot: a second one gets "terminated by other getUpdates request" and
-//! backs off; run one `bot` role.
+//! Telegram keeps an update until a `getUpdates` asks for the ones after it. The bot confirms a
+//! batch with a short `getUpdates` before it acts on it: a command runs at most once (a crash
+//! mid-batch loses the rest of it, and the user sends it again) — never twice, which matters for
+//! `/unsubscribe 2`, whose meaning changes once it ran. Only one process may poll a bot: a
+//! second one gets "terminated by other getUpdates request" and backs off; run one `bot` role.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -93,8 +93,11 @@ pub async fn run(
         match polled {
             Ok(updates) => {
                 backoff = Duration::from_secs(1);
+                if let Some(last) = updates.last() {
+                    offset = Some(next_offset(last));
+                    confirm(&sender, next_offset(last)).await;
+                }
                 for update in updates {
-                    offset = Some(next_offset(&update));
                     if let Some((chat_id, text)) = text_message(&update) {
                         counters.commands.inc();
                         let reply = handler.reply(chat_id, &text).await;
@@ -120,14 +123,21 @@ pub async fn run(
             }
         }
     }
-    if let Some(offset) = offset {
-        // Confirms the answered updates, so that the next start does not answer them again.
-        let confirm = sender.client().get_updates().offset(offset).timeout(0).send();
-        let _ = tokio::time::timeout(Duration::from_secs(2), confirm).await;
-    }
     follower.abort();
     tracing::info!("bot stopped");
     Ok(())
+}
+
+/// Tells Telegram that the updates below `offset` were taken (a short `getUpdates` from there;
+/// the updates it returns come again with the next long poll). Best effort: when it fails, the
+/// next poll confirms them.
+async fn confirm(sender: &TelegramSender, offset: i32) {
+    let request = sender.client().get_updates().offset(offset).limit(1).timeout(0).send();
+    match tokio::time::timeout(Duration::from_secs(5), request).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => tracing::debug!(error = %classify(error), "confirming updates failed; the next poll confirms them"),
+        Err(_) => tracing::debug!("confirming updates timed out; the next poll confirms them"),
+    }
 }
 
 /// Applies one record of `vane.users` to the chats; an undecodable one is skipped (the

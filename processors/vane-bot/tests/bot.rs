@@ -51,6 +51,7 @@ async fn say(telegram: &FakeTelegram, chat: i64, text: &str) -> String {
         let sent = telegram.sent_to(chat);
         if sent.len() > before {
             assert_eq!(sent.len(), before + 1, "one reply to {text:?}: {sent:?}");
+            assert_eq!(telegram.unconfirmed(), 0, "{text:?} was confirmed before it was acted on");
             return sent[before].clone();
         }
         assert!(Instant::now() < deadline, "no reply to {text:?}");
@@ -146,7 +147,7 @@ async fn chats_link_with_a_code_and_manage_their_own_subscriptions() {
     // A restart: the chat is read back from vane.users; answered messages stay answered.
     bot.stop.send(true).unwrap();
     bot.task.await.unwrap();
-    assert_eq!(telegram.unconfirmed(), 0, "the last answered update is confirmed at the stop");
+    assert_eq!(telegram.unconfirmed(), 0, "every answered update is confirmed");
     let answered = telegram.sent_to(ADA_CHAT).len();
     let bot = start_bot(&log, &api, &telegram);
     assert!(
