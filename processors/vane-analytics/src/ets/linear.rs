@@ -279,7 +279,60 @@ pub(super) const STARTS: [Smoothing; 3] = [
     },
 ];
 
-/// Fits a linear model: smoothing parameters by Nelder-Mead, initial state by least squares.
+/// Share of the least-squares SSE that [`flatten_season`] may give up for a flatter initial season.
+pub(super) const SEASON_SSE_BUDGET: f64 = 0.01;
+
+/// Shrinks the shape of the initial seasonal indices toward flat, as far as the in-sample SSE
+/// stays within `budget` (a share) of the given state's.
+///
+/// The least-squares state fits `m` indices freely; with little seasonal smoothing they are
+/// never corrected, so their noise (a few tens of points per index) goes straight into every
+/// forecast: the minimum SSE over-fits out of sample. The level absorbs the indices' mean
+/// exactly (adding `c` to `l0` and taking it from every index leaves every error unchanged), and
+/// the errors are affine in the state, so along the line of states with shape `rho (s0 - mean)`
+/// the SSE is a quadratic in `rho`: three passes (`rho` = 1, 0, 1/2) give it, and the smallest
+/// `rho` within the budget follows in closed form.
+pub(super) fn flatten_season(y: &[f64], k: Smoothing, x0: State0, budget: f64) -> State0 {
+    let m = x0.s0.len();
+    if m == 0 {
+        return x0;
+    }
+    let mean = x0.s0.iter().sum::<f64>() / m as f64;
+    let at = |rho: f64| State0 {
+        l0: x0.l0 + mean,
+        b0: x0.b0,
+        s0: x0.s0.iter().map(|v| rho * (v - mean)).collect(),
+    };
+    let mut ring = Vec::with_capacity(m);
+    let v1 = sse(y, k, &x0, &mut ring);
+    let v0 = sse(y, k, &at(0.0), &mut ring);
+    let vh = sse(y, k, &at(0.5), &mut ring);
+    let target = v1 * (1.0 + budget);
+    // f(rho) = a rho^2 + b rho + v0 through the three values; f(0) > aim > f(1) on a convex f
+    // puts the crossing at the smaller root. Aiming a little inside the budget keeps rounding
+    // from pushing the result out of it.
+    let aim = v1 * (1.0 + 0.999 * budget);
+    let a = 2.0 * (v1 + v0 - 2.0 * vh);
+    let b = v1 - v0 - a;
+    let rho = if v0 <= aim {
+        0.0
+    } else if a > 0.0 {
+        let disc = b * b - 4.0 * a * (v0 - aim);
+        ((-b - disc.max(0.0).sqrt()) / (2.0 * a)).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    if !(rho.is_finite() && rho < 1.0) {
+        return x0;
+    }
+    let shrunk = at(rho);
+    // Should rounding still miss the budget, keep the given state.
+    let v = sse(y, k, &shrunk, &mut ring);
+    if v.is_finite() && v <= target { shrunk } else { x0 }
+}
+
+/// Fits a linear model: smoothing parameters by Nelder-Mead, initial state by least squares
+/// (with a seasonal shape flattened within [`SEASON_SSE_BUDGET`], see [`flatten_season`]).
 pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
     let trend = spec.trend != Component::None;
     let season = spec.seasonal != Component::None;
@@ -348,7 +401,10 @@ pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
         }
         keep(k, x0, v);
     }
-    let (k, x0, _) = best?;
+    let (k, mut x0, _) = best?;
+    if season {
+        x0 = flatten_season(y, k, x0, SEASON_SSE_BUDGET);
+    }
     Some(HwParams {
         alpha: k.alpha,
         beta: k.beta,
@@ -388,5 +444,25 @@ mod tests {
         }
         let (_, no_season) = best_state(&y, k, true, 0).unwrap();
         assert!(no_season > best);
+    }
+
+    #[test]
+    fn flattened_season_stays_within_the_sse_budget() {
+        let y: Vec<f64> = (0..300)
+            .map(|t| 10.0 + [2.0, -1.0, 0.5, -1.5, 0.2, -0.2][t % 6] + ((t * 31) % 7) as f64 / 3.0)
+            .collect();
+        let k = Smoothing {
+            alpha: 0.2,
+            beta: 0.0,
+            gamma: 0.0,
+            phi: 0.9,
+        };
+        let (x0, best) = best_state(&y, k, true, 6).unwrap();
+        let flat = flatten_season(&y, k, x0.clone(), 0.01);
+        let mut ring = Vec::new();
+        let v = sse(&y, k, &flat, &mut ring);
+        assert!(v > best && v <= best * 1.01, "{v} vs {best}");
+        let spread = |s: &[f64]| s.iter().fold(f64::MIN, |a, b| a.max(*b)) - s.iter().fold(f64::MAX, |a, b| a.min(*b));
+        assert!(spread(&flat.s0) < spread(&x0.s0));
     }
 }
