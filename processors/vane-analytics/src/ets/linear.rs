@@ -279,8 +279,11 @@ pub(super) const STARTS: [Smoothing; 3] = [
     },
 ];
 
-/// Share of the least-squares SSE that [`flatten_season`] may give up for a flatter initial season.
-pub(super) const SEASON_SSE_BUDGET: f64 = 0.01;
+/// Share of the least-squares SSE that [`flatten_season`] may give up for a flatter initial season:
+/// just under issue 4's 1 % bound on the in-sample SSE against statsmodels', measured from vane's
+/// own optimum (which on ec2_cpu_utilization_53ea38 is 1.00002x statsmodels'; at 1 % the ratio
+/// came out 1.01001 there, at 0.99 % the largest over the 85 backtest origins is 1.00991).
+pub(super) const SEASON_SSE_BUDGET: f64 = 0.0099;
 
 /// Shrinks the shape of the initial seasonal indices toward flat, as far as the in-sample SSE
 /// stays within `budget` (a share) of the given state's.
