@@ -1,12 +1,19 @@
-//! ARIMA(p, d, q) fitted by conditional sum of squares, with a small order search.
+//! ARIMA(p, d, q) fitted by exact Gaussian maximum likelihood from a conditional-sum-of-squares
+//! start, with a small order search.
 //!
 //! The series is differenced `d` times; on the differences `w` the model is
 //! `w_t - mu = sum phi_i (w_{t-i} - mu) + e_t + sum theta_j e_{t-j}` (a mean only when `d = 0`, as
-//! statsmodels' `ARIMA` default trend). Residuals start at `t = p` with earlier errors zero;
-//! parameters minimise their sum of squares by Levenberg-Marquardt ([`css`]), restricted to
-//! stationary AR and invertible MA polynomials (checked by the step-down recursion), from
+//! statsmodels' `ARIMA` default trend). The conditional sum of squares (residuals from `t = p`
+//! with earlier errors zero) is minimised first by Levenberg-Marquardt ([`css`]) from
 //! Hannan-Rissanen starting values (one long autoregression per search gives the innovations for
-//! every order). Forecast variance uses the psi weights of the integrated model.
+//! every order); that estimate starts the maximisation of the exact likelihood ([`exact`]), the
+//! estimator of statsmodels' `ARIMA`. Both are restricted to stationary AR and invertible MA
+//! polynomials (checked by the step-down recursion). The order search compares orders by the
+//! CSS AIC and refines only the chosen one by exact likelihood (a Kalman pass per evaluation
+//! costs several CSS passes). Point forecasts of an exact fit come from the Kalman filter's
+//! predicted states (kept for every point, so a forecast from any origin is `O(h)`); residuals,
+//! `css` and `sigma2` use the CSS recursion at the fitted parameters; forecast variance uses the
+//! psi weights of the integrated model.
 
 #![allow(clippy::indexing_slicing)] // lags never exceed the differenced length, checked on entry
 
@@ -14,6 +21,7 @@ use crate::error::{AnalyticsError, Result, check_varying};
 use crate::optim::nelder_mead;
 
 mod css;
+mod exact;
 
 use css::{css, hannan_rissanen, levenberg_marquardt, long_ar_residuals, residuals};
 
@@ -39,12 +47,15 @@ pub struct Arima {
     pub ar: Vec<f64>,
     /// MA coefficients `theta_1..theta_q`.
     pub ma: Vec<f64>,
-    /// Conditional sum of squared residuals.
+    /// Conditional sum of squared residuals at the fitted parameters.
     pub css: f64,
     /// Residuals used in the sum.
     pub nobs: usize,
     y: Vec<f64>,
     resid: Vec<f64>,
+    /// Kalman predicted states of the differences (`max(p, q + 1)` per point, `len + 1` points)
+    /// when fitted by exact likelihood, empty otherwise (forecasts then use the CSS recursion).
+    states: Vec<f64>,
 }
 
 /// True when `1 - a_1 z - ... - a_k z^k` has all roots outside the unit circle.
@@ -70,12 +81,18 @@ fn difference(y: &[f64], d: usize) -> Vec<f64> {
     w
 }
 
-/// Fits ARIMA with the given orders.
+/// Fits ARIMA with the given orders by exact maximum likelihood (from the CSS estimate).
 pub fn fit(y: &[f64], order: Order) -> Result<Arima> {
+    Ok(fit_with(y, order, None)?.exact())
+}
+
+/// Fits ARIMA with the given orders by conditional sum of squares only (cheaper, slightly
+/// different coefficients from statsmodels' on short or strongly persistent series).
+pub fn fit_css(y: &[f64], order: Order) -> Result<Arima> {
     fit_with(y, order, None)
 }
 
-/// [`fit`], reusing the long-autoregression residuals of the differenced series when given.
+/// The CSS fit, reusing the long-autoregression residuals of the differenced series when given.
 fn fit_with(y: &[f64], order: Order, long: Option<&(Vec<f64>, usize)>) -> Result<Arima> {
     check_varying(y)?;
     let needed = order.d + order.p + order.q + 8;
@@ -167,10 +184,44 @@ fn fit_with(y: &[f64], order: Order, long: Option<&(Vec<f64>, usize)>) -> Result
         nobs: w.len() - p,
         y: y.to_vec(),
         resid,
+        states: Vec::new(),
     })
 }
 
 impl Arima {
+    /// The exact-likelihood estimate started from these coefficients; `self` unchanged when the
+    /// filter fails or the start is not admissible.
+    fn exact(self) -> Arima {
+        let Order { p, d, q } = self.order;
+        let w = difference(&self.y, d);
+        let with_mean = d == 0;
+        let mut start = self.ar.clone();
+        start.extend_from_slice(&self.ma);
+        if with_mean {
+            start.push(self.mean);
+        }
+        let w_mean = w.iter().sum::<f64>() / w.len().max(1) as f64;
+        let scale = (w.iter().map(|v| (v - w_mean).powi(2)).sum::<f64>() / w.len().max(1) as f64)
+            .sqrt()
+            .max(1e-12);
+        let Some(theta) = exact::maximise(&w, &start, p, q, with_mean, scale) else {
+            return self;
+        };
+        let mean = if with_mean { theta[p + q] } else { 0.0 };
+        let (ar, ma) = (theta[..p].to_vec(), theta[p..p + q].to_vec());
+        let (resid, css) = residuals(&w, mean, &ar, &ma);
+        let states = exact::states(&w, mean, &ar, &ma).unwrap_or_default();
+        Arima {
+            mean,
+            ar,
+            ma,
+            css,
+            resid,
+            states,
+            ..self
+        }
+    }
+
     /// The same coefficients run over `y` (a later window of the series): residuals and their
     /// sum of squares recomputed in one pass, no search.
     pub fn refilter(&self, y: &[f64]) -> Result<Arima> {
@@ -184,6 +235,11 @@ impl Arima {
         }
         let w = difference(y, self.order.d);
         let (resid, css) = residuals(&w, self.mean, &self.ar, &self.ma);
+        let states = if self.states.is_empty() {
+            Vec::new()
+        } else {
+            exact::states(&w, self.mean, &self.ar, &self.ma).unwrap_or_default()
+        };
         Ok(Arima {
             order: self.order,
             mean: self.mean,
@@ -193,6 +249,7 @@ impl Arima {
             nobs: w.len() - self.order.p,
             y: y.to_vec(),
             resid,
+            states,
         })
     }
 
@@ -224,9 +281,32 @@ impl Arima {
         let o = origin.min(self.y.len());
         let hist = &self.y[..o];
         let w = difference(hist, d);
+        let r = self.order.p.max(self.order.q + 1);
+        let mut fut = match self.states.get(w.len() * r..(w.len() + 1) * r) {
+            Some(state) => exact::forecast(state, self.mean, &self.ar, h),
+            None => self.css_forecast(&w, h),
+        };
+        // Integrate d times: rebuild each differencing level from its last known values.
+        let mut levels: Vec<Vec<f64>> = vec![hist.to_vec()];
+        for k in 0..d {
+            let prev = &levels[k];
+            levels.push(prev.windows(2).map(|p| p[1] - p[0]).collect());
+        }
+        for k in (0..d).rev() {
+            let mut last = levels[k].last().copied().unwrap_or(0.0);
+            for v in &mut fut {
+                last += *v;
+                *v = last;
+            }
+        }
+        fut
+    }
+
+    /// Forecasts of the differences `w` by the CSS recursion (pre-sample errors zero).
+    fn css_forecast(&self, w: &[f64], h: usize) -> Vec<f64> {
         // Residual index t on the differenced axis corresponds to original index t + d.
         let mut e: Vec<f64> = self.resid[..w.len().min(self.resid.len())].to_vec();
-        let mut wf = w.clone();
+        let mut wf = w.to_vec();
         for _ in 0..h {
             let t = wf.len();
             let mut v = self.mean;
@@ -243,21 +323,7 @@ impl Arima {
             wf.push(v);
             e.push(0.0);
         }
-        // Integrate d times: rebuild each differencing level from its last known values.
-        let mut levels: Vec<Vec<f64>> = vec![hist.to_vec()];
-        for k in 0..d {
-            let prev = &levels[k];
-            levels.push(prev.windows(2).map(|p| p[1] - p[0]).collect());
-        }
-        let mut fut: Vec<f64> = wf[w.len()..].to_vec();
-        for k in (0..d).rev() {
-            let mut last = levels[k].last().copied().unwrap_or(0.0);
-            for v in &mut fut {
-                last += *v;
-                *v = last;
-            }
-        }
-        fut
+        wf[w.len()..].to_vec()
     }
 
     /// Psi weights of the integrated model (`psi_0 = 1`).
@@ -290,7 +356,8 @@ impl Arima {
     }
 }
 
-/// Fits p, q in 0..=max_pq for the given d and returns the model with the smallest AIC.
+/// Fits p, q in 0..=max_pq for the given d by CSS and returns the order with the smallest CSS AIC,
+/// refitted by exact likelihood.
 pub fn search(y: &[f64], d: usize, max_pq: usize) -> Result<Arima> {
     let mut best: Option<Arima> = None;
     let mut last_err = None;
@@ -313,7 +380,8 @@ pub fn search(y: &[f64], d: usize, max_pq: usize) -> Result<Arima> {
             }
         }
     }
-    best.ok_or_else(|| last_err.unwrap_or(AnalyticsError::Singular { what: "arima search" }))
+    best.map(Arima::exact)
+        .ok_or_else(|| last_err.unwrap_or(AnalyticsError::Singular { what: "arima search" }))
 }
 
 #[cfg(test)]
@@ -347,6 +415,40 @@ mod tests {
         let f = m.forecast_from(y.len(), 3);
         assert!(f.iter().all(|v| (v - y[49]).abs() < 1e-12));
         assert_eq!(m.psi(4), vec![1.0; 4]);
+    }
+
+    #[test]
+    fn exact_fit_raises_the_likelihood_of_the_css_start() {
+        // An MA root near the unit circle, where CSS and exact likelihood differ most.
+        let mut r = Rng::new(5);
+        let mut y = vec![10.0; 400];
+        let mut prev_e = 0.0;
+        for t in 1..y.len() {
+            let e = r.normal();
+            y[t] = y[t - 1] + 0.3 * (y[t - 1] - if t > 1 { y[t - 2] } else { 10.0 }) + e - 0.9 * prev_e;
+            prev_e = e;
+        }
+        let order = Order { p: 1, d: 1, q: 1 };
+        let deviance = |m: &Arima| {
+            let w = difference(&y, 1);
+            let (ssq, logdet) = exact::kalman(&w, 0.0, &m.ar, &m.ma, &mut Vec::new()).unwrap();
+            w.len() as f64 * ssq.ln() + logdet
+        };
+        let css_fit = fit_css(&y, order).unwrap();
+        let exact_fit = fit(&y, order).unwrap();
+        assert!(deviance(&exact_fit) < deviance(&css_fit) - 1e-6);
+        assert!(exact_fit.states.len() == 2 * y.len() && css_fit.states.is_empty());
+        // Forecasts from an interior origin use the state there, not later data.
+        let mut cut = exact_fit.clone();
+        cut.states.clear();
+        let refit = cut.refilter(&y[..300]).unwrap();
+        assert!(refit.states.is_empty());
+        let inner = exact_fit.forecast_from(300, 3);
+        let shorter = Arima {
+            states: exact::states(&difference(&y[..300], 1), 0.0, &exact_fit.ar, &exact_fit.ma).unwrap(),
+            ..refit
+        };
+        assert_eq!(inner, shorter.forecast_from(300, 3));
     }
 
     #[test]
