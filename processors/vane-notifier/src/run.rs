@@ -4,7 +4,6 @@
 //! written before it stop those notifications from being sent again. I/O: the log, and
 //! Telegram through the [`Sender`].
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use vane_events::{Codec, NotificationEvent};
 use vane_stream::dlq::DeadLetter;
 use vane_stream::metrics::{Metrics, RoleMetrics};
 use vane_stream::runner::{Clock, send_with_retry};
-use vane_stream::{Log, OutRecord, Record, topics};
+use vane_stream::{Log, OutRecord, Record, next_offsets, topics};
 
 use crate::NotifierError;
 use crate::config::NotifierConfig;
@@ -169,14 +168,4 @@ pub fn intake(record: &Record, codec: &Codec<NotificationEvent>, handled: &mut H
         Ok(job) => Intake::Job(job),
         Err(finished) => Intake::Finished(finished),
     }
-}
-
-/// The offsets to commit after `records`: one past the last of each partition.
-fn next_offsets(records: &[Record]) -> Vec<((String, u32), u64)> {
-    let mut next: BTreeMap<(String, u32), u64> = BTreeMap::new();
-    for record in records {
-        let entry = next.entry((record.topic.clone(), record.partition)).or_default();
-        *entry = (*entry).max(record.offset + 1);
-    }
-    next.into_iter().collect()
 }

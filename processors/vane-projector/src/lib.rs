@@ -26,7 +26,7 @@ use vane_stream::{Log, StreamError, topics};
 
 pub use rows::{Batch, Codecs};
 pub use sla_rows::SlaRows;
-pub use user_rows::{NameChange, UserRows};
+pub use user_rows::{NameChange, UserRows, subscription_row};
 
 /// The topics projected into read models.
 const TOPICS: &[&str] = &[

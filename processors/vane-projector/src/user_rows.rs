@@ -60,29 +60,35 @@ impl UserRows {
 
     /// Adds a subscription event, or says why it cannot be a row.
     pub(crate) fn add_subscription(&mut self, event: WeatherSubscriptionEvent) -> Result<(), String> {
-        let s = event.subscription;
-        let row = SubscriptionRow {
-            subscription_id: s.id,
-            user_id: s.user_id,
-            city_name: s.city_name,
-            country: s.country,
-            lat: s.lat,
-            lon: s.lon,
-            constraints: s
-                .constraints
-                .into_iter()
-                .map(|c| SubscriptionConstraintRow {
-                    kind: c.kind,
-                    threshold: c.threshold,
-                })
-                .collect(),
-            created_at_ms: s.created_at_ms,
-            updated_at_ms: s.updated_at_ms,
-            revision: s.revision,
-            deleted: event.change == SubscriptionChange::Deleted,
-        };
+        let row = subscription_row(event);
         row.validate().map_err(|error| error.to_string())?;
         self.subscriptions.push(row);
         Ok(())
+    }
+}
+
+/// The read-model row a subscription event leaves (the API writes the same row right after the
+/// event, for read-your-writes).
+pub fn subscription_row(event: WeatherSubscriptionEvent) -> SubscriptionRow {
+    let s = event.subscription;
+    SubscriptionRow {
+        subscription_id: s.id,
+        user_id: s.user_id,
+        city_name: s.city_name,
+        country: s.country,
+        lat: s.lat,
+        lon: s.lon,
+        constraints: s
+            .constraints
+            .into_iter()
+            .map(|c| SubscriptionConstraintRow {
+                kind: c.kind,
+                threshold: c.threshold,
+            })
+            .collect(),
+        created_at_ms: s.created_at_ms,
+        updated_at_ms: s.updated_at_ms,
+        revision: s.revision,
+        deleted: event.change == SubscriptionChange::Deleted,
     }
 }

@@ -16,6 +16,7 @@ pub mod global;
 pub mod kafka;
 pub mod log;
 pub mod metrics;
+pub mod ownership;
 pub mod rebuild;
 pub mod record;
 pub mod runner;
@@ -23,4 +24,4 @@ pub mod topics;
 
 pub use error::StreamError;
 pub use log::{Consumer, Log, Producer};
-pub use record::{OutRecord, Record, TopicSpec};
+pub use record::{OutRecord, Record, TopicSpec, next_offsets};

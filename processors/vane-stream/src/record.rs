@@ -21,6 +21,16 @@ impl Record {
     }
 }
 
+/// The offsets to commit after `records`: one past the last of each topic and partition.
+pub fn next_offsets(records: &[Record]) -> Vec<((String, u32), u64)> {
+    let mut next: std::collections::BTreeMap<(String, u32), u64> = std::collections::BTreeMap::new();
+    for record in records {
+        let entry = next.entry((record.topic.clone(), record.partition)).or_default();
+        *entry = (*entry).max(record.offset + 1);
+    }
+    next.into_iter().collect()
+}
+
 /// A record to write. Its partition is derived from the key with
 /// [`vane_core::partition::partition_for`], identically on both backends.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,6 @@
 //! are acknowledged, and only then commits the batch's offsets: a crash at any point replays the
 //! batch, never loses it. Transient write errors are retried with capped exponential backoff.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -130,7 +129,6 @@ pub async fn run<P: Processor>(
         }
         let now = clock.now_ms();
         out.clear();
-        let mut next_offsets: BTreeMap<(String, u32), u64> = BTreeMap::new();
         for record in &records {
             if let Err(Rejected(reason)) = processor.process(record, now, &mut out) {
                 tracing::warn!(role = config.role, topic = %record.topic, partition = record.partition, offset = record.offset, %reason, "record sent to the dead-letter topic");
@@ -138,8 +136,6 @@ pub async fn run<P: Processor>(
                 let key = record.key.clone().unwrap_or_default();
                 out.push(DeadLetter::for_record(record, &reason, now).to_out_record(&key));
             }
-            let next = next_offsets.entry((record.topic.clone(), record.partition)).or_default();
-            *next = (*next).max(record.offset + 1);
         }
         processor.end_batch(now, &mut out);
         if let Some(every) = config.punctuate_every
@@ -151,7 +147,7 @@ pub async fn run<P: Processor>(
         send_with_retry(&log, &out, &mut shutdown).await?;
         records_in.add(records.len() as u64);
         records_out.add(out.len() as u64);
-        let offsets: Vec<((String, u32), u64)> = next_offsets
+        let offsets: Vec<((String, u32), u64)> = crate::record::next_offsets(&records)
             .into_iter()
             .map(|((topic, partition), next)| {
                 let needed = processor.oldest_needed(&topic, partition).map_or(next, |oldest| oldest.min(next));

@@ -13,15 +13,15 @@
 //!
 //! The schedule itself is pure ([`crate::schedule`]); this module does the HTTP and log I/O.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use vane_events::{Codec, SubscriptionChange, WeatherObservationEvent, WeatherSubscriptionEvent};
 use vane_stream::metrics::{Counter, Metrics};
+use vane_stream::ownership::Ownership;
 use vane_stream::runner::{Clock, send_with_retry};
-use vane_stream::{Consumer, Log, OutRecord, StreamError, topics};
+use vane_stream::{Consumer, Log, OutRecord, StreamError, next_offsets, topics};
 use vane_weather::{City, CityId, Subscription, WeatherError, parse_current_weather};
 
 use crate::WorkerError;
@@ -226,26 +226,17 @@ pub async fn run_poller(
 /// are skipped and committed) and hands the group's current assignment to the schedule.
 async fn refresh_ownership(members: &mut Consumer, schedule: &mut Schedule, partitions: u32) {
     match members.poll(10_000, Duration::from_millis(1)).await {
-        Ok(records) => {
-            let mut next: BTreeMap<(String, u32), u64> = BTreeMap::new();
-            for record in &records {
-                let entry = next.entry((record.topic.clone(), record.partition)).or_default();
-                *entry = (*entry).max(record.offset + 1);
-            }
-            if let Err(error) = members.commit(&next.into_iter().collect::<Vec<_>>()) {
+        Ok(records) if !records.is_empty() => {
+            if let Err(error) = members.commit(&next_offsets(&records)) {
                 tracing::debug!(%error, "poller group commit failed; the next one catches up");
             }
         }
+        Ok(_) => {}
         Err(error) => tracing::warn!(%error, "the poller's group poll failed; keeping the last assignment"),
     }
-    let owned: BTreeSet<u32> = members
-        .assignment()
-        .into_iter()
-        .filter(|(topic, _)| topic == topics::WEATHER_OBSERVATIONS)
-        .map(|(_, partition)| partition)
-        .collect();
+    let ownership = Ownership::from_assignment(topics::WEATHER_OBSERVATIONS, partitions, &members.assignment());
     let before = schedule.owned_count();
-    schedule.set_ownership(partitions, owned);
+    schedule.set_ownership(ownership);
     let after = schedule.owned_count();
     if before != after {
         tracing::info!(

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use vane_core::partition::partition_for;
+use vane_stream::ownership::Ownership;
 use vane_weather::{City, CityId, Subscription};
 
 /// What the schedule needs from the poller's settings.
@@ -30,18 +30,6 @@ struct Polled {
     failures: u32,
     /// The provider answered 404: not asked again until a subscription of the city changes.
     unknown: bool,
-}
-
-/// The partitions of `vane.weather.observations` this replica owns, out of how many.
-struct Ownership {
-    partitions: u32,
-    owned: BTreeSet<u32>,
-}
-
-impl Ownership {
-    fn owns(&self, city: &CityId) -> bool {
-        self.owned.contains(&partition_for(city.as_str().as_bytes(), self.partitions))
-    }
 }
 
 pub struct Schedule {
@@ -108,14 +96,10 @@ impl Schedule {
 
     /// Polls only the cities in `owned` of `partitions` from now on. A city that becomes this
     /// replica's is due at once: when its previous owner last asked is not known here.
-    pub fn set_ownership(&mut self, partitions: u32, owned: BTreeSet<u32>) {
-        let ownership = Ownership {
-            partitions: partitions.max(1),
-            owned,
-        };
+    pub fn set_ownership(&mut self, ownership: Ownership) {
         for (id, polled) in &mut self.cities {
-            let was_owned = self.ownership.as_ref().is_none_or(|o| o.owns(id));
-            if !was_owned && ownership.owns(id) {
+            let was_owned = self.ownership.as_ref().is_none_or(|o| o.owns(id.as_str().as_bytes()));
+            if !was_owned && ownership.owns(id.as_str().as_bytes()) {
                 polled.next_due_ms = i64::MIN;
             }
         }
@@ -124,7 +108,7 @@ impl Schedule {
 
     /// Whether this replica polls `city` (every city without an ownership).
     pub fn owns(&self, city: &CityId) -> bool {
-        self.ownership.as_ref().is_none_or(|o| o.owns(city))
+        self.ownership.as_ref().is_none_or(|o| o.owns(city.as_str().as_bytes()))
     }
 
     /// Cities this replica owns (all without an ownership).
@@ -274,8 +258,8 @@ mod tests {
             }
         }
         // Six partitions, three each: every city has exactly one owner.
-        replicas[0].set_ownership(6, BTreeSet::from([0, 2, 4]));
-        replicas[1].set_ownership(6, BTreeSet::from([1, 3, 5]));
+        replicas[0].set_ownership(Ownership::new(6, BTreeSet::from([0, 2, 4])));
+        replicas[1].set_ownership(Ownership::new(6, BTreeSet::from([1, 3, 5])));
         let mut polled: Vec<String> = Vec::new();
         for schedule in &mut replicas {
             for (id, _) in schedule.due(0) {
@@ -291,11 +275,11 @@ mod tests {
         // Replica 1 leaves: replica 0 takes every partition; its new cities are due now, its
         // own keep their turn.
         let before = replicas[0].owned_count();
-        replicas[0].set_ownership(6, (0..6).collect());
+        replicas[0].set_ownership(Ownership::new(6, (0..6).collect()));
         assert_eq!(replicas[0].due(1).len(), cities.len() - before);
         assert_eq!(replicas[0].next_due_ms(), Some(i64::MIN));
         // No partitions (a rebalance in progress): nothing is due.
-        replicas[0].set_ownership(6, BTreeSet::new());
+        replicas[0].set_ownership(Ownership::new(6, BTreeSet::new()));
         assert!(replicas[0].due(i64::MAX).is_empty());
         assert_eq!(replicas[0].next_due_ms(), None);
     }

@@ -22,12 +22,12 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use vane_core::partition::partition_for;
 use vane_events::{
     Codec, EventsError, NotificationEvent, SubscriptionChange, UserChange, UserEvent, WeatherObservationEvent, WeatherStateEvent,
     WeatherSubscriptionEvent,
 };
 use vane_stream::metrics::Metrics;
+use vane_stream::ownership::Ownership;
 use vane_stream::runner::{self, Clock, Processor, Rejected, RunnerConfig};
 use vane_stream::{Consumer, Log, OutRecord, Record, topics};
 use vane_weather::{CityId, Matcher, Observation, QuietHours, Subscription, SubscriptionState, UserSettings};
@@ -89,7 +89,7 @@ pub struct WeatherMatcherProcessor {
     /// Partitions of `vane.weather.observations`.
     partitions: u32,
     /// The ones this replica owns; `None` before the group assigned any.
-    owned: Option<BTreeSet<u32>>,
+    owned: Option<Ownership>,
     observations: Codec<WeatherObservationEvent>,
     notifications: Codec<NotificationEvent>,
     states: Codec<WeatherStateEvent>,
@@ -175,9 +175,7 @@ impl WeatherMatcherProcessor {
     /// Whether the group assigned this replica the city's partition (`false` before any
     /// assignment: then every replica keeps every replica's state).
     fn is_owner(&self, city: &CityId) -> bool {
-        self.owned
-            .as_ref()
-            .is_some_and(|owned| owned.contains(&partition_for(city.as_str().as_bytes(), self.partitions)))
+        self.owned.as_ref().is_some_and(|owned| owned.owns(city.as_str().as_bytes()))
     }
 
     /// Reads one record of `vane.weather.subscriptions` into a change; a record that does not
@@ -320,24 +318,21 @@ impl Processor for WeatherMatcherProcessor {
     }
 
     fn assigned(&mut self, partitions: &[(String, u32)]) {
-        let owned = partitions
-            .iter()
-            .filter(|(topic, _)| topic == topics::WEATHER_OBSERVATIONS)
-            .map(|(_, partition)| *partition)
-            .collect();
         // What other replicas wrote so far is applied under the old ownership first.
         self.drain_changes();
-        self.owned = Some(owned);
+        self.owned = Some(Ownership::from_assignment(
+            topics::WEATHER_OBSERVATIONS,
+            self.partitions,
+            partitions,
+        ));
     }
 
     fn punctuate(&mut self, now_ms: i64, out: &mut Vec<OutRecord>) {
         self.drain_changes();
         // Before any assignment (a lone matcher, tests) every city is this one's to release.
-        let (owned, partitions) = (self.owned.clone(), self.partitions);
+        let owned = &self.owned;
         self.matcher.advance_cities(now_ms, &mut self.messages, |city| {
-            owned
-                .as_ref()
-                .is_none_or(|owned| owned.contains(&partition_for(city.as_str().as_bytes(), partitions)))
+            owned.as_ref().is_none_or(|owned| owned.owns(city.as_str().as_bytes()))
         });
         self.emit(out);
         self.write_states(now_ms, out);

@@ -4,7 +4,7 @@
 //! answered as if it did not exist.
 
 use vane_events::SubscriptionChange;
-use vane_store::{SubscriptionConstraintRow, SubscriptionRow};
+use vane_store::SubscriptionRow;
 use vane_stream::OutRecord;
 use vane_stream::topics::WEATHER_SUBSCRIPTIONS;
 use vane_weather::{Constraint, Subscription, SubscriptionSpec, WeatherError};
@@ -82,27 +82,7 @@ impl UsersApi {
             now_ms,
         );
         self.inner.log.send(&[record]).await?;
-        let s = event.subscription;
-        let row = SubscriptionRow {
-            subscription_id: s.id,
-            user_id: s.user_id,
-            city_name: s.city_name,
-            country: s.country,
-            lat: s.lat,
-            lon: s.lon,
-            constraints: s
-                .constraints
-                .into_iter()
-                .map(|c| SubscriptionConstraintRow {
-                    kind: c.kind,
-                    threshold: c.threshold,
-                })
-                .collect(),
-            created_at_ms: s.created_at_ms,
-            updated_at_ms: s.updated_at_ms,
-            revision: s.revision,
-            deleted: change == SubscriptionChange::Deleted,
-        };
+        let row = vane_projector::subscription_row(event);
         self.inner.store.upsert_subscriptions(std::slice::from_ref(&row)).await?;
         tracing::info!(subscription_id = %row.subscription_id, user_id = %row.user_id, ?change, "subscription written");
         Ok(row)
