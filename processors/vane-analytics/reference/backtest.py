@@ -21,10 +21,14 @@ data. Prints markdown tables: MASE per series (mean over origins) and mean secon
 A second table is like for like: vane's Holt-Winters with statsmodels' configuration above
 (the JSON's `"hw"`) against statsmodels' Holt-Winters, and vane's ARIMA of the order
 statsmodels' search chose at that origin (from the JSON's `"arima"`, which holds every order)
-against statsmodels' ARIMA. `--statsmodels-only` skips augurs and statsforecast.
+against statsmodels' ARIMA. `--statsmodels-only` skips augurs and statsforecast. `--cache FILE`
+keeps statsmodels' forecasts (and its Holt-Winters SSE and ARIMA order) per series and origin
+between runs, so that a change on vane's side is re-scored in seconds; their times are then the
+ones of the run that filled the cache.
 """
 
 import json
+import os
 import sys
 import time
 import warnings
@@ -99,9 +103,29 @@ def mase(train, actual, forecast):
     return float(np.mean(np.abs(np.asarray(actual) - np.asarray(forecast))) / scale)
 
 
+def cached(name, fn, cache, key):
+    """`fn` through the cache: statsmodels' forecast, time and side outputs for one origin."""
+    k = f"{name}|{key}"
+    if k not in cache:
+        t = time.perf_counter()
+        f = [float(v) for v in fn(*cache["__args__"])]
+        secs = time.perf_counter() - t
+        hw, ar = name == "statsmodels Holt-Winters", name == "statsmodels ARIMA"
+        cache[k] = {"forecast": f, "secs": secs, "sse": LAST_HW_SSE["sse"] if hw else None, "order": LAST_ORDER["order"] if ar else None}
+    hit = cache[k]
+    if hit["sse"] is not None:
+        LAST_HW_SSE["sse"] = hit["sse"]
+    if hit["order"] is not None:
+        LAST_ORDER["order"] = tuple(hit["order"])
+    return hit["forecast"], hit["secs"]
+
+
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    argv = sys.argv[1:]
+    cache_path = argv[argv.index("--cache") + 1] if "--cache" in argv else None
+    args = [a for i, a in enumerate(argv) if not a.startswith("--") and (i == 0 or argv[i - 1] != "--cache")]
     vane = json.load(open(args[0]))
+    cache = json.load(open(cache_path)) if cache_path and os.path.exists(cache_path) else {}
     peers = models(extra="--statsmodels-only" not in sys.argv)
     names = ["vane (served)"] + [n for n, _ in peers]
     table = []
@@ -118,11 +142,12 @@ def main():
             scores["vane (served)"].append(mase(train, actual, o["forecast"]))
             secs["vane (served)"].append(o["ms"] / 1000.0)
             served.append(o["model"].split("(")[0] + (f"/p{o['period']}" if o["period"] else ""))
+            cache["__args__"] = (train, h)
             for name, fn in peers:
-                t = time.perf_counter()
-                f = fn(train, h)
-                secs[name].append(time.perf_counter() - t)
+                f, sec = cached(name, fn, cache, f"{s['series']}@{origin}")
+                secs[name].append(sec)
                 scores[name].append(mase(train, actual, f))
+            del cache["__args__"]
             lfl["sm HW"].append(scores["statsmodels Holt-Winters"][-1])
             lfl["sm ARIMA"].append(scores["statsmodels ARIMA"][-1])
             lfl["HW SSE"].append(o["hw"]["sse"] / LAST_HW_SSE["sse"] if o.get("hw") is not None else float("nan"))
@@ -138,6 +163,8 @@ def main():
             row[n] = (float(np.mean(scores[n])), float(np.mean(secs[n])))
         table.append(row)
         print(s["series"], {n: round(row[n][0], 3) for n in names}, file=sys.stderr)
+        if cache_path:
+            json.dump(cache, open(cache_path, "w"))
     print("| series | " + " | ".join(names) + " | vane served |")
     print("|---|" + "---|" * (len(names) + 1))
     for r in table:
