@@ -15,7 +15,9 @@ use vane_analytics::forecast::{ForecastOptions, fit_candidates};
 use vane_analytics::hp::hpfilter;
 use vane_analytics::stl::{StlOptions, stl};
 use vane_analytics::violation::DEFAULT_PATHS;
-use vane_analytics::{AnalyzeOptions, Range, analyze, arima, parse_csv, violation_probability};
+use vane_analytics::{
+    AnalyzeOptions, Range, analyze, arima, calibrate, parse_csv, violation_probability, violation_probability_calibrated,
+};
 
 fn bench(c: &mut Criterion) {
     let text = include_str!("../tests/data/ec2_cpu_utilization_24ae8d.csv");
@@ -87,6 +89,11 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| violation_probability(black_box(&served), min, max, 10, paths, 7).unwrap())
             });
         }
+        // Between refits the analyzer keeps each range's calibration: only the paths are left.
+        let kept = calibrate(&served, min, max, 10).unwrap();
+        g.bench_function(format!("violation_probability_kept_calibration{name}_2000"), |b| {
+            b.iter(|| violation_probability_calibrated(black_box(&served), min, max, 10, 2000, 7, &kept).unwrap())
+        });
     }
     let opts = AnalyzeOptions {
         period: Some(288),

@@ -30,4 +30,4 @@ pub mod violation;
 pub use error::{AnalyticsError, Result};
 pub use report::{AnalyzeOptions, Range, Report, analyze, analyze_with, render_text};
 pub use series::{Series, parse_csv};
-pub use violation::violation_probability;
+pub use violation::{Calibration, calibrate, violation_probability, violation_probability_calibrated};

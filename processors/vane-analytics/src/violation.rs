@@ -11,7 +11,7 @@
 //! The two halves of that mixture are then weighed by a self-backtest: the same computation at
 //! 120 earlier origins of the recorded history ([`ForecastModel::hindcasts`]), scored against
 //! what the series did after each, picks the weight of the model half and an exponent (a
-//! `Blend`) by Brier score. Everything it uses lies before the end of the fitted sample. The
+//! [`Calibration`]) by Brier score. Everything it uses lies before the end of the fitted sample. The
 //! equal mixture was too high in the middle (predicted 0.3-0.6, observed 0.20-0.25 on the NAB
 //! backtest). Deterministic given the seed.
 
@@ -37,7 +37,7 @@ pub struct Violation {
 pub const DEFAULT_PATHS: usize = 20_000;
 
 /// Probability that any of the next `horizon` values (at most the model's horizon) leaves
-/// `[min, max]`.
+/// `[min, max]`: [`calibrate`] then [`violation_probability_calibrated`].
 pub fn violation_probability(
     model: &ForecastModel,
     min: Option<f64>,
@@ -46,6 +46,57 @@ pub fn violation_probability(
     paths: usize,
     seed: u64,
 ) -> Result<Violation> {
+    let calibration = calibrate(model, min, max, horizon)?;
+    violation_probability_calibrated(model, min, max, horizon, paths, seed, &calibration)
+}
+
+/// How much the model half and the analogue half count for this range, chosen on the model's
+/// hindcasts (most of the cost of a probability: about three quarters with 2,000 paths). It
+/// depends on the model's parameters and history, the range and the horizon, so a caller that
+/// refilters a model can keep it until the next refit.
+pub fn calibrate(model: &ForecastModel, min: Option<f64>, max: Option<f64>, horizon: usize) -> Result<Calibration> {
+    Ok(match bounds(model, min, max, horizon)? {
+        Some((lo, hi)) => Calibration::fitted(&model.hindcasts(horizon, lo, hi, HINDCAST_ORIGINS)),
+        None => Calibration::EQUAL,
+    })
+}
+
+/// [`violation_probability`] with a calibration computed before (see [`calibrate`]).
+pub fn violation_probability_calibrated(
+    model: &ForecastModel,
+    min: Option<f64>,
+    max: Option<f64>,
+    horizon: usize,
+    paths: usize,
+    seed: u64,
+    calibration: &Calibration,
+) -> Result<Violation> {
+    let Some((lo, hi)) = bounds(model, min, max, horizon)? else {
+        return Ok(Violation {
+            min,
+            max,
+            horizon,
+            probability: 0.0,
+        });
+    };
+    let counts = model.bootstrap_counts(paths.max(1), seed, horizon, (lo, hi));
+    let share = |(hits, n): (usize, usize)| hits as f64 / n.max(1) as f64;
+    let [model_half, analogue_half] = counts;
+    let probability = if analogue_half.1 > 0 {
+        calibration.apply(share(model_half), share(analogue_half))
+    } else {
+        share(model_half)
+    };
+    Ok(Violation {
+        min,
+        max,
+        horizon,
+        probability,
+    })
+}
+
+/// The checked range as `(lo, hi)` with infinite missing bounds; `None` without any bound.
+fn bounds(model: &ForecastModel, min: Option<f64>, max: Option<f64>, horizon: usize) -> Result<Option<(f64, f64)>> {
     if let (Some(lo), Some(hi)) = (min, max)
         && lo > hi
     {
@@ -61,30 +112,9 @@ pub fn violation_probability(
         });
     }
     if min.is_none() && max.is_none() {
-        return Ok(Violation {
-            min,
-            max,
-            horizon,
-            probability: 0.0,
-        });
+        return Ok(None);
     }
-    let lo = min.unwrap_or(f64::NEG_INFINITY);
-    let hi = max.unwrap_or(f64::INFINITY);
-    let counts = model.bootstrap_counts(paths.max(1), seed, horizon, (lo, hi));
-    let share = |(hits, n): (usize, usize)| hits as f64 / n.max(1) as f64;
-    let [model_half, analogue_half] = counts;
-    let probability = if analogue_half.1 > 0 {
-        let hindcasts = model.hindcasts(horizon, lo, hi, HINDCAST_ORIGINS);
-        Blend::fitted(&hindcasts).apply(share(model_half), share(analogue_half))
-    } else {
-        share(model_half)
-    };
-    Ok(Violation {
-        min,
-        max,
-        horizon,
-        probability,
-    })
+    Ok(Some((min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY))))
 }
 
 /// Earlier origins of the series' own history at which the model's answer is checked: about
@@ -95,16 +125,16 @@ pub const HINDCAST_ORIGINS: usize = 120;
 /// How the two halves of the bootstrap mixture make the probability: `(w m + (1 - w) a)^k` for
 /// the shares `m` of model paths and `a` of analogue paths that leave the range.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Blend {
+pub struct Calibration {
     /// Weight of the model paths.
-    w: f64,
+    pub w: f64,
     /// Exponent: above 1 lowers middling probabilities more than high ones.
-    k: f64,
+    pub k: f64,
 }
 
-impl Blend {
+impl Calibration {
     /// The equal mixture, kept when the hindcasts cannot tell anything better.
-    const EQUAL: Blend = Blend { w: 0.5, k: 1.0 };
+    pub const EQUAL: Calibration = Calibration { w: 0.5, k: 1.0 };
 
     fn apply(&self, model: f64, analogue: f64) -> f64 {
         // Written so that equal shares come back exactly (a certain event stays 1.0).
@@ -122,12 +152,12 @@ impl Blend {
 
     /// The blend on a small grid (weights 0, 0.1, ..., 1; exponents 1 to 2.5) with the lowest
     /// Brier score on the hindcasts; the equal mixture unless another is strictly better.
-    fn fitted(hindcasts: &[Hindcast]) -> Blend {
-        let mut best = Blend::EQUAL;
+    fn fitted(hindcasts: &[Hindcast]) -> Calibration {
+        let mut best = Calibration::EQUAL;
         let mut best_score = best.score(hindcasts);
         for k in [1.0, 1.25, 1.5, 1.75, 2.0, 2.5] {
             for tenths in 0..=10 {
-                let b = Blend {
+                let b = Calibration {
                     w: f64::from(tenths) / 10.0,
                     k,
                 };
@@ -186,17 +216,17 @@ mod tests {
 
     #[test]
     fn the_blend_follows_the_half_that_was_right_and_keeps_the_equal_mixture_without_evidence() {
-        assert_eq!(Blend::fitted(&[]), Blend::EQUAL);
+        assert_eq!(Calibration::fitted(&[]), Calibration::EQUAL);
         // The model half said 0.9 every time and nothing happened; the analogues said 0.1.
         let calm: Vec<Hindcast> = (0..40).map(|_| hindcast(0.9, 0.1, false)).collect();
-        let b = Blend::fitted(&calm);
+        let b = Calibration::fitted(&calm);
         assert_eq!(b.w, 0.0);
         assert!(b.apply(0.9, 0.1) < 0.1 + 1e-12);
         // The analogues were the ones that missed: half of the time the series left.
         let busy: Vec<Hindcast> = (0..40).map(|i| hindcast(0.5, 0.05, i % 2 == 0)).collect();
-        let b = Blend::fitted(&busy);
+        let b = Calibration::fitted(&busy);
         assert_eq!((b.w, b.k), (1.0, 1.0));
-        assert!(Blend { w: 0.3, k: 2.0 }.apply(1.0, 1.0) <= 1.0);
+        assert!(Calibration { w: 0.3, k: 2.0 }.apply(1.0, 1.0) <= 1.0);
     }
 
     #[test]
@@ -227,6 +257,28 @@ mod tests {
         // Spikes every 37 points: ten steps above 30 are not certain, and not impossible.
         let v = violation_probability(&m, None, Some(30.0), 10, 4000, 3).unwrap();
         assert!(v.probability > 0.05 && v.probability < 0.95, "{v:?}");
+    }
+
+    #[test]
+    fn a_kept_calibration_gives_the_same_probability_and_a_bad_range_is_refused_by_both() {
+        let y: Vec<f64> = (0..1500)
+            .map(|t| if t % 37 < 3 { 40.0 } else { 10.0 + ((t * 7919) % 7) as f64 })
+            .collect();
+        let m = ForecastModel::from_arima(&fit(&y, Order { p: 1, d: 0, q: 0 }).unwrap(), 10).with_support_of(&y);
+        let c = calibrate(&m, None, Some(30.0), 10).unwrap();
+        let kept = violation_probability_calibrated(&m, None, Some(30.0), 10, 4000, 3, &c).unwrap();
+        assert_eq!(kept, violation_probability(&m, None, Some(30.0), 10, 4000, 3).unwrap());
+        // Another calibration moves the answer: the kept one is really used.
+        let other = Calibration {
+            w: 1.0 - c.w,
+            k: c.k + 1.0,
+        };
+        let moved = violation_probability_calibrated(&m, None, Some(30.0), 10, 4000, 3, &other).unwrap();
+        assert_ne!(moved.probability, kept.probability);
+        assert_eq!(calibrate(&m, None, None, 10).unwrap(), Calibration::EQUAL);
+        assert!(calibrate(&m, Some(2.0), Some(1.0), 10).is_err());
+        assert!(violation_probability_calibrated(&m, Some(2.0), Some(1.0), 10, 10, 3, &c).is_err());
+        assert!(calibrate(&m, None, Some(1.0), 11).is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! a `SeriesAnalysis` event. Pure apart from the caller's stopwatch.
 
 use vane_analytics::forecast::{Candidates, ForecastModel, ForecastOptions, fit_candidates};
-use vane_analytics::{AnalyzeOptions, Report, Series, analyze_with};
+use vane_analytics::{AnalyzeOptions, Calibration, Report, Series, analyze_with};
 use vane_core::{Labels, SeriesId};
 use vane_events::Envelope;
 use vane_events::SeriesAnalysisEvent;
@@ -21,6 +21,17 @@ pub struct CachedModel {
     /// interval that changes the horizon forces a refit).
     pub period: Option<usize>,
     pub horizon: usize,
+    /// The violation calibration of each SLA range, chosen on this fit's hindcasts: kept while
+    /// the model is only refiltered (three quarters of a probability's cost), dropped at a refit.
+    pub calibrations: Vec<KeptCalibration>,
+}
+
+/// A range's calibration, kept with the model it was chosen for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptCalibration {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub calibration: Calibration,
 }
 
 /// Everything one analysis needs; owned, so that it can cross to a pool thread.
@@ -147,9 +158,13 @@ pub fn run(job: Job, settings: &JobSettings, stopwatch: &mut dyn FnMut() -> f64)
         (Some(c), false) => c.fitted_at_ms,
         _ => job.analyzed_at_ms,
     };
-    let violations = match &kept {
-        Some((model, _)) => violation_forecasts(&job, model, step_ms, settings.violation_paths),
-        None => Vec::new(),
+    let known = match (&job.cached, refitted) {
+        (Some(c), false) => c.calibrations.as_slice(),
+        _ => &[],
+    };
+    let (violations, calibrations) = match &kept {
+        Some((model, _)) => violation_forecasts(&job, model, step_ms, settings.violation_paths, known),
+        None => (Vec::new(), Vec::new()),
     };
     let cached = kept.map(|(model, period)| CachedModel {
         model,
@@ -157,6 +172,7 @@ pub fn run(job: Job, settings: &JobSettings, stopwatch: &mut dyn FnMut() -> f64)
         timestamps_ms: job.timestamps_ms.clone(),
         period,
         horizon,
+        calibrations,
     });
     let compute_ms = stopwatch() - started;
     let mut event = event_of(job, &report, &options, step_ms, fitted_at_ms, compute_ms);
@@ -171,28 +187,47 @@ pub fn run(job: Job, settings: &JobSettings, stopwatch: &mut dyn FnMut() -> f64)
 
 /// The probability that each SLA range is left within the model's horizon, from the joint
 /// distribution of the forecast path. Seeded by series and time: the same analysis gives the
-/// same numbers.
-fn violation_forecasts(job: &Job, model: &ForecastModel, step_ms: i64, paths: usize) -> Vec<ViolationForecast> {
+/// same numbers. A range calibrated for this fit before (`known`) keeps its calibration; the
+/// calibrations of the current ranges are returned to be kept.
+fn violation_forecasts(
+    job: &Job,
+    model: &ForecastModel,
+    step_ms: i64,
+    paths: usize,
+    known: &[KeptCalibration],
+) -> (Vec<ViolationForecast>, Vec<KeptCalibration>) {
     let horizon = model.horizon();
     let seed = job.series_id.0 ^ job.analyzed_at_ms as u64;
-    job.ranges
-        .iter()
-        .filter_map(
-            |range| match vane_analytics::violation_probability(model, range.min, range.max, horizon, paths, seed) {
-                Ok(v) => Some(ViolationForecast {
-                    sla_id: range.sla_id.clone(),
+    let mut forecasts = Vec::with_capacity(job.ranges.len());
+    let mut calibrations: Vec<KeptCalibration> = Vec::with_capacity(job.ranges.len());
+    for range in &job.ranges {
+        let same = |k: &&KeptCalibration| k.min == range.min && k.max == range.max;
+        let calibration = match known.iter().chain(calibrations.iter()).find(same) {
+            Some(k) => Ok(k.calibration),
+            None => vane_analytics::calibrate(model, range.min, range.max, horizon),
+        };
+        let probability = calibration.and_then(|c| {
+            if !calibrations.iter().any(|k| same(&k)) {
+                calibrations.push(KeptCalibration {
                     min: range.min,
                     max: range.max,
-                    horizon_ms: horizon as i64 * step_ms,
-                    probability: v.probability,
-                }),
-                Err(error) => {
-                    tracing::debug!(sla = %range.sla_id, %error, "no violation probability");
-                    None
-                }
-            },
-        )
-        .collect()
+                    calibration: c,
+                });
+            }
+            vane_analytics::violation_probability_calibrated(model, range.min, range.max, horizon, paths, seed, &c)
+        });
+        match probability {
+            Ok(v) => forecasts.push(ViolationForecast {
+                sla_id: range.sla_id.clone(),
+                min: range.min,
+                max: range.max,
+                horizon_ms: horizon as i64 * step_ms,
+                probability: v.probability,
+            }),
+            Err(error) => tracing::debug!(sla = %range.sla_id, %error, "no violation probability"),
+        }
+    }
+    (forecasts, calibrations)
 }
 
 fn failed(job: Job, reason: &str, compute_ms: f64) -> Done {
@@ -419,6 +454,57 @@ mod tests {
         assert_eq!(light.points, 600);
         assert!(light.hp.as_ref().is_some_and(|h| h.trend.is_empty() && h.lambda == 1600.0));
         assert!(light.decomposition.as_ref().is_some_and(|d| d.trend.is_empty() && d.period == 40));
+    }
+
+    fn range(sla_id: &str, min: Option<f64>, max: Option<f64>) -> RangeCheck {
+        RangeCheck {
+            sla_id: sla_id.into(),
+            min,
+            max,
+        }
+    }
+
+    #[test]
+    fn calibrations_are_kept_while_the_model_is_refiltered_and_dropped_at_a_refit() {
+        let mut first_job = job(600, false, None);
+        first_job.ranges = vec![
+            range("a", Some(92.0), Some(108.0)),
+            range("b", None, Some(111.0)),
+            range("c", Some(92.0), Some(108.0)),
+        ];
+        let first = run(first_job, &settings(), &mut || 0.0);
+        assert_eq!(first.event.violations.len(), 3);
+        let mut cached = first.cached.clone().unwrap();
+        // Two distinct ranges, one calibration each.
+        assert_eq!(cached.calibrations.len(), 2);
+        // Next minute, refiltered: a planted calibration for range "a" must be the one used.
+        let planted = Calibration { w: 1.0, k: 2.5 };
+        cached.calibrations[0].calibration = planted;
+        let mut next = job(604, false, Some(cached.clone()));
+        next.timestamps_ms.drain(..4);
+        next.values.drain(..4);
+        next.ranges = vec![range("a", Some(92.0), Some(108.0)), range("d", Some(95.0), None)];
+        let second = run(next.clone(), &settings(), &mut || 0.0);
+        assert!(!second.refitted);
+        let kept = second.cached.as_ref().unwrap();
+        let model = &kept.model;
+        let seed = next.series_id.0 ^ next.analyzed_at_ms as u64;
+        let expected =
+            vane_analytics::violation_probability_calibrated(model, Some(92.0), Some(108.0), model.horizon(), 2000, seed, &planted)
+                .unwrap();
+        assert_eq!(second.event.violations[0].probability, expected.probability);
+        // The planted one is kept, the new range got its own, the dropped range's is gone.
+        assert_eq!(kept.calibrations.len(), 2);
+        assert_eq!(kept.calibrations[0].calibration, planted);
+        assert_eq!((kept.calibrations[1].min, kept.calibrations[1].max), (Some(95.0), None));
+        // A refit chooses again from its own hindcasts.
+        next.refit = true;
+        let third = run(next, &settings(), &mut || 0.0);
+        assert!(third.refitted);
+        let fresh = &third.cached.as_ref().unwrap();
+        let chosen = vane_analytics::calibrate(&fresh.model, Some(92.0), Some(108.0), fresh.model.horizon()).unwrap();
+        assert_ne!(chosen, planted);
+        assert_eq!(fresh.calibrations[0].calibration, chosen);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use vane_stream::rebuild::RebuildOffsets;
 use vane_stream::runner::{Processor, Rejected};
 use vane_stream::{OutRecord, Record, topics};
 
-pub use job::{CachedModel, Done, Job, JobSettings, RangeCheck, median_step_ms, run as run_job};
+pub use job::{CachedModel, Done, Job, JobSettings, KeptCalibration, RangeCheck, median_step_ms, run as run_job};
 
 /// The series of vane's own analysis compute time (seconds per analysis; `stat` is `mean` or
 /// `max` over the analyses finished in the last schedule period).
