@@ -22,7 +22,7 @@ pub struct CachedModel {
     pub period: Option<usize>,
     pub horizon: usize,
     /// The violation calibration of each SLA range, chosen on this fit's hindcasts: kept while
-    /// the model is only refiltered (three quarters of a probability's cost), dropped at a refit.
+    /// the model is only refiltered (about 85 % of a probability's cost), dropped at a refit.
     pub calibrations: Vec<KeptCalibration>,
 }
 
