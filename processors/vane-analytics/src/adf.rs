@@ -294,6 +294,24 @@ mod tests {
     }
 
     #[test]
+    fn autolag_skips_lags_whose_regressors_repeat_earlier_ones() {
+        // A series that alternates: the first lagged difference is a combination of the level
+        // and the constant, so every lag from 1 on is singular; lag 0 is still a valid test.
+        let x: Vec<f64> = (0..43).map(|t| (t % 2) as f64).collect();
+        let r = adfuller(&x, &AdfOptions::default()).unwrap();
+        assert_eq!(r.usedlag, 0);
+        // Lag 0 fits exactly (each step undoes the last): as stationary as a series can be.
+        assert!(r.statistic < -10.0 && r.stationary, "{r:?}");
+        // A fixed lag that is singular is still an error.
+        let fixed = AdfOptions {
+            maxlag: Some(3),
+            autolag: Autolag::Fixed,
+            ..AdfOptions::default()
+        };
+        assert!(matches!(adfuller(&x, &fixed), Err(AnalyticsError::Singular { .. })));
+    }
+
+    #[test]
     fn white_noise_like_series_is_stationary() {
         let x: Vec<f64> = (0..200).map(|i| ((i * 37 + 11) % 101) as f64 / 10.0).collect();
         let r = adfuller(&x, &AdfOptions::default()).unwrap();

@@ -58,7 +58,18 @@ struct Qr {
     qty: Vec<f64>,
 }
 
+/// [`householder_leading`] that fails unless every column is independent of those before it.
 fn householder(x: &[Vec<f64>], y: &[f64]) -> Result<Qr> {
+    let qr = householder_leading(x, y)?;
+    if qr.rdiag.len() < x.len() {
+        return Err(AnalyticsError::Singular { what: "least squares" });
+    }
+    Ok(qr)
+}
+
+/// Householder QR of the leading columns of `x` up to (not including) the first one that is
+/// numerically a combination of those before it; `rdiag.len()` says how many were factorised.
+fn householder_leading(x: &[Vec<f64>], y: &[f64]) -> Result<Qr> {
     let n = y.len();
     let k = x.len();
     if k == 0 || n <= k || x.iter().any(|c| c.len() != n) {
@@ -74,7 +85,8 @@ fn householder(x: &[Vec<f64>], y: &[f64]) -> Result<Qr> {
     for j in 0..k {
         let norm = dot(&a[j][j..], &a[j][j..]).sqrt();
         if norm == 0.0 || norm * norm <= 1e-28 * scale {
-            return Err(AnalyticsError::Singular { what: "least squares" });
+            rdiag.truncate(j);
+            break;
         }
         let alpha = if a[j][j] > 0.0 { -norm } else { norm };
         // v = a_j[j..] - alpha e_1, stored in a[j][j..].
@@ -130,11 +142,16 @@ impl NestedFit {
 /// The least-squares fits of `y` on the first `k` columns of `x`, for every `k` from
 /// `min_k` to `x.len()`, from one QR factorisation: the factorisation of leading columns is the
 /// leading block of the full one, the residual sum of squares is the tail of `Q'y`, and the last
-/// coefficient's t statistic is `(Q'y)_k / sqrt(s^2)` up to the sign of `R_kk`.
+/// coefficient's t statistic is `(Q'y)_k / sqrt(s^2)` up to the sign of `R_kk`. When a column
+/// past `min_k` depends on those before it (a lagged difference that is all zeros in a short,
+/// flat window), the fits stop before it instead of failing.
 pub fn nested_ols(x: &[Vec<f64>], y: &[f64], min_k: usize) -> Result<Vec<NestedFit>> {
-    let qr = householder(x, y)?;
+    let qr = householder_leading(x, y)?;
     let n = y.len();
-    let kmax = x.len();
+    let kmax = qr.rdiag.len();
+    if kmax < min_k.max(1) {
+        return Err(AnalyticsError::Singular { what: "least squares" });
+    }
     // tail[k] = sum_{i >= k} qty_i^2.
     let mut tail = vec![0.0; kmax + 1];
     tail[kmax] = qr.qty[kmax..].iter().map(|v| v * v).sum();
