@@ -10,7 +10,7 @@
 #![allow(clippy::indexing_slicing)] // lags never exceed the differenced length, checked by fit
 
 use super::is_stationary;
-use crate::linalg::{cholesky_solve, ols};
+use crate::linalg::{cholesky_solve, dot, ols};
 
 pub(super) fn residuals(w: &[f64], mean: f64, ar: &[f64], ma: &[f64]) -> (Vec<f64>, f64) {
     let p = ar.len();
@@ -110,52 +110,54 @@ fn css_derivatives(w: &[f64], theta: &[f64], p: usize, q: usize, with_mean: bool
     let ma = &theta[p..p + q];
     let mean = if with_mean { theta[p + q] } else { 0.0 };
     let ar_sum: f64 = ar.iter().sum();
-    // Most recent first: past[j] = e_{t-1-j}, dpast[j * k + c] = d e_{t-1-j} / d theta_c.
-    let mut past = vec![0.0; q];
-    let mut dpast = vec![0.0; q * k];
+    // The residuals and their derivatives, zero before the first residual, kept whole:
+    // cols[c * n + t] = d e_t / d theta_c. The recursion reads them back at lags 1..q, and the
+    // gradient and the Gauss-Newton matrix are inner products of these columns afterwards,
+    // which vectorise, instead of k^2 / 2 updates at every point.
+    let n = w.len();
+    let mut e_hist = vec![0.0; n];
+    let mut cols = vec![0.0; k * n];
     let mut g = vec![0.0; k];
-    let mut jte = vec![0.0; k];
-    let mut jtj = vec![0.0; k * k];
-    let mut sum = 0.0;
-    for t in p..w.len() {
+    for t in p..n {
         let mut e = w[t] - mean;
         for (i, a) in ar.iter().enumerate() {
             e -= a * (w[t - 1 - i] - mean);
         }
-        for (b, pe) in ma.iter().zip(&past) {
-            e -= b * pe;
+        for (j, b) in ma.iter().enumerate() {
+            if t > j {
+                e -= b * e_hist[t - 1 - j];
+            }
         }
         for i in 0..p {
             g[i] = -(w[t - 1 - i] - mean);
         }
         for j in 0..q {
-            g[p + j] = -past[j];
+            g[p + j] = if t > j { -e_hist[t - 1 - j] } else { 0.0 };
         }
         if with_mean {
             g[p + q] = ar_sum - 1.0;
         }
         for (j, b) in ma.iter().enumerate() {
-            for c in 0..k {
-                g[c] -= b * dpast[j * k + c];
+            if t > j {
+                for (c, gc) in g.iter_mut().enumerate() {
+                    *gc -= b * cols[c * n + t - 1 - j];
+                }
             }
         }
-        sum += e * e;
-        for r in 0..k {
-            jte[r] += g[r] * e;
-            for c in r..k {
-                jtj[r * k + c] += g[r] * g[c];
-            }
-        }
-        if q > 0 {
-            past.rotate_right(1);
-            past[0] = e;
-            dpast.rotate_right(k);
-            dpast[..k].copy_from_slice(&g);
+        e_hist[t] = e;
+        for (c, gc) in g.iter().enumerate() {
+            cols[c * n + t] = *gc;
         }
     }
+    let col = |c: usize| &cols[c * n..(c + 1) * n];
+    let sum = dot(&e_hist, &e_hist);
+    let jte: Vec<f64> = (0..k).map(|c| dot(col(c), &e_hist)).collect();
+    let mut jtj = vec![0.0; k * k];
     for r in 0..k {
-        for c in 0..r {
-            jtj[r * k + c] = jtj[c * k + r];
+        for c in r..k {
+            let v = dot(col(r), col(c));
+            jtj[r * k + c] = v;
+            jtj[c * k + r] = v;
         }
     }
     (sum, jte, jtj)

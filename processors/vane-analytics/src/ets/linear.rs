@@ -13,7 +13,7 @@
 #![allow(clippy::indexing_slicing)] // every buffer is sized from y.len() and m on entry
 
 use super::{Component, HwParams, HwSpec, PHI_HI, PHI_LO};
-use crate::linalg::{cholesky_solve, dot};
+use crate::linalg::{cholesky_solve, dot, dots};
 use crate::optim::{from_box, nelder_mead, to_box};
 
 /// Smoothing parameters of a linear model.
@@ -33,11 +33,47 @@ pub(super) struct State0 {
     pub s0: Vec<f64>,
 }
 
+/// The level and trend update `l' = alpha u + (1 - alpha)(l + phi b)`,
+/// `b' = beta (l' - l) + (1 - beta) phi b` for the deseasonalised observation `u`, with the
+/// coefficients multiplied out: the same values up to rounding, but the next state depends on
+/// the current one through one multiply and two adds instead of a chain of seven, which is what
+/// bounds the speed of every pass over the series.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StateStep {
+    alpha: f64,
+    level_from_level: f64,
+    level_from_trend: f64,
+    alpha_beta: f64,
+    trend_from_trend: f64,
+}
+
+impl StateStep {
+    pub(super) fn new(k: Smoothing) -> Self {
+        let Smoothing { alpha, beta, phi, .. } = k;
+        Self {
+            alpha,
+            level_from_level: 1.0 - alpha,
+            level_from_trend: (1.0 - alpha) * phi,
+            alpha_beta: alpha * beta,
+            trend_from_trend: phi * (1.0 - alpha * beta),
+        }
+    }
+
+    /// The next level and trend.
+    #[inline(always)]
+    pub(super) fn next(&self, l: f64, b: f64, u: f64) -> (f64, f64) {
+        let level = (self.alpha * u + self.level_from_level * l) + self.level_from_trend * b;
+        let trend = self.alpha_beta * (u - l) + self.trend_from_trend * b;
+        (level, trend)
+    }
+}
+
 /// One pass of the additive recursions; writes the one-step errors into `err` when given and
 /// returns their sum of squares. `y = None` runs the homogeneous system (all observations zero)
 /// over `n` steps.
 fn pass(y: Option<&[f64]>, n: usize, k: Smoothing, l0: f64, b0: f64, ring: &mut [f64], mut err: Option<&mut [f64]>) -> f64 {
-    let Smoothing { alpha, beta, gamma, phi } = k;
+    let Smoothing { gamma, phi, .. } = k;
+    let step = StateStep::new(k);
     let m = ring.len();
     let (mut l, mut b) = (l0, b0);
     let mut j = 0;
@@ -54,9 +90,7 @@ fn pass(y: Option<&[f64]>, n: usize, k: Smoothing, l0: f64, b0: f64, ring: &mut 
         if let Some(out) = err.as_deref_mut() {
             out[i] = e;
         }
-        let ln = alpha * (yi - s) + (1.0 - alpha) * tc;
-        b = beta * (ln - l) + (1.0 - beta) * phi * b;
-        l = ln;
+        (l, b) = step.next(l, b, yi - s);
         if m > 0 {
             ring[j] = gamma * (yi - tc) + (1.0 - gamma) * s;
             j += 1;
@@ -75,42 +109,87 @@ pub(super) fn sse(y: &[f64], k: Smoothing, x0: &State0, ring: &mut Vec<f64>) -> 
     pass(Some(y), y.len(), k, x0.l0, x0.b0, ring, None)
 }
 
-fn dot_shifted(a: &[f64], b: &[f64], shift: usize) -> f64 {
-    // sum_t a[t] b[t - shift] for t >= shift.
-    dot(a.get(shift..).unwrap_or(&[]), b)
+/// Below this a unit response (which starts at 1) has died out: what it would still add to the
+/// normal equations is under 1e-60 of what it added at the start. Stopping there also keeps the
+/// recursion out of subnormal numbers, whose arithmetic is about a hundred times slower (a
+/// reactive fit, `alpha` near 1, decays through them within a few hundred points).
+const DIED_OUT: f64 = 1e-60;
+
+/// The data recursion (from a zero state) and the unit level and unit trend responses side by
+/// side, with the inner products of their errors: `[ee, e1, e2, a11, a12, a22]`.
+#[derive(Debug, Clone, Copy)]
+struct Fused {
+    level: [f64; 3],
+    trend: [f64; 3],
+    sums: [f64; 6],
+}
+
+impl Fused {
+    /// Runs over `y`; kept out of line so that its loop has every register to itself.
+    #[inline(never)]
+    fn run(&mut self, y: &[f64], phi: f64, step: StateStep) {
+        let [mut l0, mut l1, mut l2] = self.level;
+        let [mut b0, mut b1, mut b2] = self.trend;
+        let [mut ee, mut e1, mut e2, mut a11, mut a12, mut a22] = self.sums;
+        for &yi in y {
+            let t0 = l0 + phi * b0;
+            let t1 = l1 + phi * b1;
+            let t2 = l2 + phi * b2;
+            let (r0, r1, r2) = (yi - t0, -t1, -t2);
+            ee += r0 * r0;
+            e1 += r1 * r0;
+            e2 += r2 * r0;
+            a11 += r1 * r1;
+            a12 += r1 * r2;
+            a22 += r2 * r2;
+            (l0, b0) = step.next(l0, b0, yi);
+            (l1, b1) = step.next(l1, b1, 0.0);
+            (l2, b2) = step.next(l2, b2, 0.0);
+        }
+        self.level = [l0, l1, l2];
+        self.trend = [b0, b1, b2];
+        self.sums = [ee, e1, e2, a11, a12, a22];
+    }
+
+    /// Runs the data recursion alone over `y`, once the unit responses have died out.
+    fn run_data(&mut self, y: &[f64], phi: f64, step: StateStep) {
+        let (mut l, mut b) = (self.level[0], self.trend[0]);
+        let mut ee = self.sums[0];
+        for &yi in y {
+            let r = yi - (l + phi * b);
+            ee += r * r;
+            (l, b) = step.next(l, b, yi);
+        }
+        self.sums[0] = ee;
+    }
+
+    fn died_out(&self) -> bool {
+        [self.level[1], self.level[2], self.trend[1], self.trend[2]]
+            .iter()
+            .all(|v| v.abs() < DIED_OUT)
+    }
 }
 
 /// [`best_state`] without a season, in one pass: the data recursion and the two homogeneous
 /// ones (from a unit level and a unit trend) run side by side and only their inner products are
 /// kept. The SSE is `e0'e0 - c' A^-1 c`, exact up to rounding.
 fn best_state_nonseasonal(y: &[f64], k: Smoothing, trend: bool) -> Option<(State0, f64)> {
-    let Smoothing { alpha, beta, phi, .. } = k;
-    // States of the three recursions: data (from zero), unit level, unit trend.
-    let (mut l0, mut b0) = (0.0, 0.0);
-    let (mut l1, mut b1) = (1.0, 0.0);
-    let (mut l2, mut b2) = (0.0, if trend { 1.0 } else { 0.0 });
-    let [mut ee, mut e1, mut e2, mut a11, mut a12, mut a22] = [0.0; 6];
-    for &yi in y {
-        let t0 = l0 + phi * b0;
-        let t1 = l1 + phi * b1;
-        let t2 = l2 + phi * b2;
-        let (r0, r1, r2) = (yi - t0, -t1, -t2);
-        ee += r0 * r0;
-        e1 += r1 * r0;
-        e2 += r2 * r0;
-        a11 += r1 * r1;
-        a12 += r1 * r2;
-        a22 += r2 * r2;
-        let n0 = alpha * yi + (1.0 - alpha) * t0;
-        let n1 = (1.0 - alpha) * t1;
-        let n2 = (1.0 - alpha) * t2;
-        b0 = beta * (n0 - l0) + (1.0 - beta) * phi * b0;
-        b1 = beta * (n1 - l1) + (1.0 - beta) * phi * b1;
-        b2 = beta * (n2 - l2) + (1.0 - beta) * phi * b2;
-        l0 = n0;
-        l1 = n1;
-        l2 = n2;
+    let phi = k.phi;
+    let step = StateStep::new(k);
+    let mut fused = Fused {
+        level: [0.0, 1.0, 0.0],
+        trend: [0.0, 0.0, if trend { 1.0 } else { 0.0 }],
+        sums: [0.0; 6],
+    };
+    const CHUNK: usize = 256;
+    let mut done = 0;
+    while done < y.len() && !fused.died_out() {
+        let end = (done + CHUNK).min(y.len());
+        fused.run(y.get(done..end).unwrap_or(&[]), phi, step);
+        done = end;
     }
+    fused.run_data(y.get(done..).unwrap_or(&[]), phi, step);
+    let [ee, e1, e2, a11, a12, a22] = fused.sums;
     let (x1, x2, explained) = if trend {
         let x = cholesky_solve(vec![a11 * (1.0 + 1e-12), a12, a12, a22 * (1.0 + 1e-12) + 1e-300], 2, &[e1, e2])?;
         let (x1, x2) = (x.first().copied()?, x.get(1).copied()?);
@@ -150,13 +229,10 @@ pub(super) fn best_state(y: &[f64], k: Smoothing, trend: bool, m: usize) -> Opti
         ring.iter_mut().for_each(|v| *v = 0.0);
         pass(None, n, k, 0.0, 1.0, &mut ring, Some(&mut hb));
     }
-    let mut hs = Vec::new();
-    if m > 0 {
-        hs = vec![0.0; n];
-        ring.iter_mut().for_each(|v| *v = 0.0);
-        ring[0] = 1.0;
-        pass(None, n, k, 0.0, 0.0, &mut ring, Some(&mut hs));
-    }
+    let mut hs = vec![0.0; n];
+    ring.iter_mut().for_each(|v| *v = 0.0);
+    ring[0] = 1.0;
+    pass(None, n, k, 0.0, 0.0, &mut ring, Some(&mut hs));
     // Columns in order: level, [trend], seasonal slots 0..m.
     let mut dense: Vec<&[f64]> = vec![&hl];
     if trend {
@@ -167,29 +243,36 @@ pub(super) fn best_state(y: &[f64], k: Smoothing, trend: bool, m: usize) -> Opti
     let mut a = vec![0.0; dim * dim];
     let mut c = vec![0.0; dim];
     for (i, u) in dense.iter().enumerate() {
-        c[i] = dot_shifted(u, &e0, 0);
+        c[i] = dot(u, &e0);
         for (j, v) in dense.iter().enumerate().skip(i) {
-            a[i * dim + j] = dot_shifted(u, v, 0);
-        }
-        for j in 0..m {
-            a[i * dim + nd + j] = dot_shifted(u, &hs, j);
+            a[i * dim + j] = dot(u, v);
         }
     }
-    if m > 0 {
-        for j in 0..m {
-            c[nd + j] = dot_shifted(&e0, &hs, j);
+    // Every product with a seasonal column is a lagged product with the impulse response: one
+    // sweep per lag `d` gives those of the level, the trend, the data errors and the response
+    // itself.
+    for d in 0..m {
+        let base = &hs[..n - d];
+        let (level, trend_col, errors, full) = if trend {
+            let [l, b, e, s] = dots(base, [&hl[d..], &hb[d..], &e0[d..], &hs[d..]]);
+            (l, Some(b), e, s)
+        } else {
+            let [l, e, s] = dots(base, [&hl[d..], &e0[d..], &hs[d..]]);
+            (l, None, e, s)
+        };
+        a[nd + d] = level;
+        if let Some(b) = trend_col {
+            a[dim + nd + d] = b;
         }
+        c[nd + d] = errors;
         // Slots j <= k = j + d: sum_{u=0}^{n-1-k} hs[u + d] hs[u]; the full lagged product minus
         // the terms past the end of the sample, accumulated as k grows.
-        for d in 0..m {
-            let full = dot_shifted(&hs, &hs, d);
-            let mut tail = 0.0;
-            for kk in d..m {
-                if kk > d {
-                    tail += hs[n - kk + d] * hs[n - kk];
-                }
-                a[(nd + kk - d) * dim + nd + kk] = full - tail;
+        let mut tail = 0.0;
+        for kk in d..m {
+            if kk > d {
+                tail += hs[n - kk + d] * hs[n - kk];
             }
+            a[(nd + kk - d) * dim + nd + kk] = full - tail;
         }
     }
     for i in 0..dim {

@@ -201,6 +201,7 @@ fn sse(spec: &HwSpec, p: &HwParams, y: &[f64], ring: &mut Vec<f64>) -> f64 {
     ring.extend(p.s0.iter().copied().take(m));
     ring.resize(m, 1.0);
     let (alpha, beta, gamma, phi) = (p.alpha, p.beta, p.gamma, p.phi);
+    let step = linear::StateStep::new(linear::Smoothing { alpha, beta, gamma, phi });
     let (mut l, mut b) = (p.l0, p.b0);
     let mut sse = 0.0;
     let mut j = 0;
@@ -209,9 +210,7 @@ fn sse(spec: &HwSpec, p: &HwParams, y: &[f64], ring: &mut Vec<f64>) -> f64 {
         let tc = l + phi * b;
         let e = yi - tc * s;
         sse += e * e;
-        let ln = alpha * (yi / s) + (1.0 - alpha) * tc;
-        b = beta * (ln - l) + (1.0 - beta) * phi * b;
-        l = ln;
+        (l, b) = step.next(l, b, yi / s);
         ring[j] = gamma * (yi / tc) + (1.0 - gamma) * s;
         j += 1;
         if j == m {
