@@ -7,7 +7,8 @@
 //! For each file and each origin `o = n - H - i S` (`i < K`), vane sees only the first `o`
 //! points: it detects the period from them (as `vane analyze` does), fits its candidates and
 //! forecasts `H` points with the served model. Prints one JSON object: per series the period, the
-//! origins, the forecasts, the served model names and the wall time of each detect+fit+forecast.
+//! origins, the forecasts, the served model names, every candidate's forecast and backtest error
+//! (`"candidates"`) and the wall time of each detect+fit+forecast.
 //!
 //! For the like-for-like comparison with statsmodels each origin also carries vane's forecasts
 //! under statsmodels' configuration in `reference/backtest.py`: `"hw"`, Holt-Winters with damped
@@ -66,11 +67,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let ms = start.elapsed().as_secs_f64() * 1e3;
             let (hw, hw_ms) = like_for_like_hw(train, hw_period, horizon);
             let (arima, arima_ms) = like_for_like_arima(train, horizon);
+            let candidates: Vec<_> = c
+                .models
+                .iter()
+                .map(|m| json!({"model": m.name, "forecast": m.mean, "backtest_mae": m.backtest_mae}))
+                .collect();
             rows.push(json!({
                 "origin": origin,
                 "period": period,
                 "model": served.name,
                 "forecast": served.mean,
+                "candidates": candidates,
                 "ms": ms,
                 "hw": hw,
                 "hw_ms": hw_ms,

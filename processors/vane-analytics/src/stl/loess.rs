@@ -5,7 +5,7 @@
 // buffers are sized by the caller; bounds follow STL
 #![allow(clippy::needless_range_loop, clippy::explicit_counter_loop)]
 
-use crate::linalg::dot;
+use crate::linalg::{dot, dots};
 
 /// Loess weights of off-centre windows, kept across the inner passes and the cycle-subseries:
 /// without robustness weights they depend only on the series length, the window and the
@@ -180,14 +180,29 @@ pub(super) fn ess(
         // weights (they depend only on distances): compute them once and reuse them.
         let half = (len - 1) / 2;
         let mut kernel: Vec<f64> = Vec::new();
-        for i in 0..n {
+        let mut i = 0;
+        while i < n {
             if i + 1 > nsh && nright != n {
                 nleft += 1;
                 nright += 1;
             }
             let centred = !userw && len % 2 == 1 && i + 1 == nleft + half && nright == i + 1 + half;
             if centred && !kernel.is_empty() {
-                ys[i] = dot(&kernel, &y[nleft - 1..nright]);
+                // While the window can move three more points right, the next three points are
+                // centred too: their windows are this one shifted by 1, 2 and 3, and one sweep
+                // gives all four (each the same number as its own `dot`).
+                if i + 1 >= nsh && nright + 3 <= n {
+                    let a = nleft - 1;
+                    let at = |r: usize| &y[a + r..a + r + len];
+                    let four = dots(&kernel, [at(0), at(1), at(2), at(3)]);
+                    ys[i..i + 4].copy_from_slice(&four);
+                    nleft += 3;
+                    nright += 3;
+                    i += 4;
+                } else {
+                    ys[i] = dot(&kernel, &y[nleft - 1..nright]);
+                    i += 1;
+                }
                 continue;
             }
             // The first centred point computes the shared kernel into `res`, bypassing the cache.
@@ -200,6 +215,7 @@ pub(super) fn ess(
             if centred && v.is_some() {
                 kernel.extend_from_slice(&res[nleft - 1..nright]);
             }
+            i += 1;
         }
     } else {
         let nsh = len.div_ceil(2);
