@@ -195,6 +195,14 @@ pub(super) fn levenberg_marquardt(w: &[f64], start: &[f64], p: usize, q: usize, 
             }
             continue;
         };
+        // The decrease the Gauss-Newton model predicts for this step, `-(2 d'J'e + d'J'J d)`.
+        // Once it is below the tolerance no step can gain more: stop here rather than
+        // evaluate (and reject) ever shorter steps until the damping runs out.
+        let curvature: f64 = (0..k).map(|r| delta[r] * dot(&jtj[r * k..(r + 1) * k], &delta)).sum();
+        let predicted = -(2.0 * dot(&delta, &grad) + curvature);
+        if predicted <= 1e-10 * value {
+            return Some((theta, value));
+        }
         let trial: Vec<f64> = theta.iter().zip(&delta).map(|(t, d)| t + d).collect();
         let accepted = admissible(&trial, p, q) && {
             let (v, g2, j2) = css_derivatives(w, &trial, p, q, with_mean);
