@@ -95,7 +95,20 @@ fn householder_leading(x: &[Vec<f64>], y: &[f64]) -> Result<Qr> {
         rdiag[j] = alpha;
         let (head, tail) = a.split_at_mut(j + 1);
         let v = &head[j][j..];
-        for col in tail.iter_mut() {
+        // Reflect the later columns four at a time: one sweep over `v` gives their four inner
+        // products (each the number `dot` gives).
+        let mut groups = tail.chunks_exact_mut(4);
+        for group in &mut groups {
+            let [c0, c1, c2, c3] = group else { continue };
+            let products = dots(v, [&c0[j..], &c1[j..], &c2[j..], &c3[j..]]);
+            for (col, p) in [c0, c1, c2, c3].into_iter().zip(products) {
+                let f = 2.0 * p / vtv;
+                for (c, vi) in col[j..].iter_mut().zip(v) {
+                    *c -= f * vi;
+                }
+            }
+        }
+        for col in groups.into_remainder() {
             let f = 2.0 * dot(v, &col[j..]) / vtv;
             for (c, vi) in col[j..].iter_mut().zip(v) {
                 *c -= f * vi;
