@@ -16,7 +16,9 @@ use super::{Component, HwParams, HwSpec, PHI_HI, PHI_LO, run, sse, trend_comb};
 use crate::linalg::cholesky_solve;
 use crate::optim::{from_box, nelder_mead, to_box};
 
-fn initial_state(spec: &HwSpec, y: &[f64]) -> (f64, f64, Vec<f64>) {
+/// Conventional initial values: the first cycle's mean, the change between the first two
+/// cycles' means per step, and per-phase deviations (or ratios) averaged over up to four cycles.
+pub(super) fn initial_state(spec: &HwSpec, y: &[f64]) -> (f64, f64, Vec<f64>) {
     let m = spec.m();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     if spec.seasonal == Component::None {

@@ -100,7 +100,7 @@ impl ForecastModel {
         let mean = m.forecast_from(m.nobs, horizon);
         let sigma = m.sigma2().sqrt();
         let sse = m.sse;
-        let name = m.spec.name();
+        let name = m.name();
         let innovations = recent(m.residuals());
         let source = Source::HoltWinters(Box::new(m.clone()));
         let paths = if m.spec.is_linear() {
@@ -286,9 +286,9 @@ fn backtest_mae(y: &[f64], h: usize, forecast_from: impl Fn(usize, usize) -> Vec
     (count > 0).then(|| total / count as f64)
 }
 
-/// Fits Holt-Winters (seasonal additive and multiplicative when a period is given, and
-/// non-seasonal, all with damped additive trend) and the AIC-best ARIMA, then picks the served
-/// model by backtest error.
+/// Fits Holt-Winters (seasonal additive and multiplicative when a period is given, the additive
+/// one also with a smoothed initial season, and non-seasonal, all with damped additive trend)
+/// and the AIC-best ARIMA, then picks the served model by backtest error.
 pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
     let h = o.horizon.max(1);
     let mut models = Vec::new();
@@ -334,6 +334,25 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
                 models.push(fm);
             }
             Err(e) => failed.push((spec.name(), e)),
+        }
+    }
+    // The additive season once more with its initial indices smoothed (ets::fit_smoothed): the
+    // least-squares season over-fits on some series, and the backtest below decides per series.
+    if let Some(p) = o.period {
+        let spec = HwSpec {
+            trend: Component::Additive,
+            damped: true,
+            seasonal: Component::Additive,
+            period: p,
+        };
+        match ets::fit_smoothed(y, spec) {
+            Ok(m) => {
+                let mae = backtest_mae(y, h, |o, k| m.forecast_from(o, k));
+                let mut fm = ForecastModel::from_holt_winters(m, h).with_support_of(y).anchored(d > 0);
+                fm.backtest_mae = mae;
+                models.push(fm);
+            }
+            Err(e) => failed.push((format!("{} smoothed", spec.name()), e)),
         }
     }
     match arima::search(y, d, o.max_pq) {
@@ -446,6 +465,30 @@ mod tests {
             assert!((a - b).abs() < 1e-9 * b.abs(), "{a} vs {b}");
         }
         assert_eq!(again.name, ar.name);
+    }
+
+    #[test]
+    fn a_seasonal_series_gets_the_smoothed_candidate_too() {
+        let y: Vec<f64> = (0..400)
+            .map(|t| 30.0 + [2.0, -1.0, 0.5, -1.5][t % 4] + ((t * 7919) % 11) as f64 / 5.0)
+            .collect();
+        let c = fit_candidates(
+            &y,
+            &ForecastOptions {
+                horizon: 5,
+                period: Some(4),
+                max_pq: 1,
+                d: Some(0),
+            },
+        )
+        .unwrap();
+        let names: Vec<&str> = c.models.iter().map(|m| m.name.as_str()).collect();
+        assert!(names.contains(&"holt_winters(trend=add,damped,seasonal=add,period=4)"), "{names:?}");
+        assert!(
+            names.contains(&"holt_winters(trend=add,damped,seasonal=add,period=4,season=smoothed)"),
+            "{names:?}"
+        );
+        assert!(c.models.iter().all(|m| m.backtest_mae.is_some()));
     }
 
     #[test]
