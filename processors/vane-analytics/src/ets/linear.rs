@@ -379,6 +379,13 @@ pub(super) const SEASON_SSE_BUDGET: f64 = 0.0099;
 /// the SSE is a quadratic in `rho`: three passes (`rho` = 1, 0, 1/2) give it, and the smallest
 /// `rho` within the budget follows in closed form.
 pub(super) fn flatten_season(y: &[f64], k: Smoothing, x0: State0, budget: f64) -> State0 {
+    flatten_within(y, k, x0, |v1| Some((v1 * (1.0 + budget), v1 * (1.0 + 0.999 * budget))))
+}
+
+/// Shrinks the shape of the initial seasonal indices toward flat, as far as the in-sample SSE
+/// stays under the target that `bounds` gives for the SSE `v1` of the given state, as
+/// `(target, aim)` with the aim a little inside the target (`None` keeps the state).
+fn flatten_within(y: &[f64], k: Smoothing, x0: State0, bounds: impl FnOnce(f64) -> Option<(f64, f64)>) -> State0 {
     let m = x0.s0.len();
     if m == 0 {
         return x0;
@@ -391,13 +398,14 @@ pub(super) fn flatten_season(y: &[f64], k: Smoothing, x0: State0, budget: f64) -
     };
     let mut ring = Vec::with_capacity(m);
     let v1 = sse(y, k, &x0, &mut ring);
+    let Some((target, aim)) = bounds(v1) else {
+        return x0;
+    };
     let v0 = sse(y, k, &at(0.0), &mut ring);
     let vh = sse(y, k, &at(0.5), &mut ring);
-    let target = v1 * (1.0 + budget);
     // f(rho) = a rho^2 + b rho + v0 through the three values; f(0) > aim > f(1) on a convex f
-    // puts the crossing at the smaller root. Aiming a little inside the budget keeps rounding
+    // puts the crossing at the smaller root. Aiming a little inside the target keeps rounding
     // from pushing the result out of it.
-    let aim = v1 * (1.0 + 0.999 * budget);
     let a = 2.0 * (v1 + v0 - 2.0 * vh);
     let b = v1 - v0 - a;
     let rho = if v0 <= aim {
@@ -412,40 +420,39 @@ pub(super) fn flatten_season(y: &[f64], k: Smoothing, x0: State0, budget: f64) -
         return x0;
     }
     let shrunk = at(rho);
-    // Should rounding still miss the budget, keep the given state.
+    // Should rounding still miss the target, keep the given state.
     let v = sse(y, k, &shrunk, &mut ring);
     if v.is_finite() && v <= target { shrunk } else { x0 }
 }
 
-/// The share of the least-squares SSE a smoothed initial season may give up: as much as keeps
-/// the SSE within [`SEASON_SSE_BUDGET`] of a conventional start's (the per-phase means of the
-/// first cycles, at the same smoothing parameters), and never less than that budget itself.
+/// A smoothed initial season for a fitted linear model with state `x0`: its indices flattened
+/// further, as far as the SSE stays within [`SEASON_SSE_BUDGET`] of a conventional start's (the
+/// per-phase means of the first cycles, at the same smoothing parameters). `x0` is kept when it
+/// is already that far from the conventional start's fit.
 ///
-/// The least-squares indices fit the sample far better than any conventional start (on the NAB
+/// The least-squares indices fit the sample far better than a conventional start (on the NAB
 /// backtest the in-sample SSE is 10 % to 50 % below statsmodels' on the series where vane's
-/// Holt-Winters forecasts worse), and that margin is what over-fits out of sample. Spending it on
-/// a flatter season is the flattening of [`flatten_season`] taken as far as a conventional fit
-/// would stand.
-fn smoothed_budget(y: &[f64], spec: &HwSpec, k: Smoothing, trend: bool, least_squares: f64) -> f64 {
+/// Holt-Winters forecasts worse), and that margin is what over-fits out of sample: this spends
+/// it on a flatter season, the flattening of [`flatten_season`] taken as far as a conventional
+/// fit would stand.
+pub(super) fn smoothed_season(y: &[f64], spec: &HwSpec, k: Smoothing, x0: State0) -> State0 {
     let (l0, b0, s0) = super::nonlinear::initial_state(spec, y);
     let conventional = State0 {
         l0,
-        b0: if trend { b0 } else { 0.0 },
+        b0: if spec.trend == Component::None { 0.0 } else { b0 },
         s0,
     };
     let mut ring = Vec::with_capacity(conventional.s0.len());
     let reference = sse(y, k, &conventional, &mut ring);
-    if reference.is_finite() && least_squares > 0.0 && reference > least_squares {
-        SEASON_SSE_BUDGET.max(reference * (1.0 + SEASON_SSE_BUDGET) / least_squares - 1.0)
-    } else {
-        SEASON_SSE_BUDGET
-    }
+    let target = reference * (1.0 + SEASON_SSE_BUDGET);
+    flatten_within(y, k, x0, |v1| {
+        (target.is_finite() && target > v1).then(|| (target, v1 + 0.999 * (target - v1)))
+    })
 }
 
 /// Fits a linear model: smoothing parameters by Nelder-Mead, initial state by least squares
-/// (with a seasonal shape flattened within [`SEASON_SSE_BUDGET`], see [`flatten_season`], or
-/// when `smoothed` within [`smoothed_budget`]).
-pub(super) fn fit_linear(y: &[f64], spec: &HwSpec, smoothed: bool) -> Option<HwParams> {
+/// (with a seasonal shape flattened within [`SEASON_SSE_BUDGET`], see [`flatten_season`]).
+pub(super) fn fit_linear(y: &[f64], spec: &HwSpec) -> Option<HwParams> {
     let trend = spec.trend != Component::None;
     let season = spec.seasonal != Component::None;
     let m = if season { spec.period.max(1) } else { 0 };
@@ -513,13 +520,9 @@ pub(super) fn fit_linear(y: &[f64], spec: &HwSpec, smoothed: bool) -> Option<HwP
         }
         keep(k, x0, v);
     }
-    let (k, mut x0, v_opt) = best?;
+    let (k, mut x0, _) = best?;
     if season {
-        let mut budget = SEASON_SSE_BUDGET;
-        if smoothed {
-            budget = smoothed_budget(y, spec, k, trend, v_opt);
-        }
-        x0 = flatten_season(y, k, x0, budget);
+        x0 = flatten_season(y, k, x0, SEASON_SSE_BUDGET);
     }
     Some(HwParams {
         alpha: k.alpha,

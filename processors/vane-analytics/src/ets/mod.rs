@@ -231,24 +231,21 @@ pub fn fit(y: &[f64], spec: HwSpec) -> Result<HoltWinters> {
     fit_seeded(y, spec, None)
 }
 
+/// [`fit`], then [`HoltWinters::with_smoothed_season`] for a linear model with an additive
+/// season (other forms are fitted as by [`fit`]).
+pub fn fit_smoothed(y: &[f64], spec: HwSpec) -> Result<HoltWinters> {
+    let m = fit(y, spec)?;
+    if spec.is_linear() && spec.seasonal == Component::Additive {
+        m.with_smoothed_season(y)
+    } else {
+        Ok(m)
+    }
+}
+
 /// [`fit`], starting a model with a multiplicative season from `additive`, the fit of the same
 /// model with an additive season (its state converted to ratios), which saves most of the
 /// search. Ignored for linear models.
 pub fn fit_seeded(y: &[f64], spec: HwSpec, additive: Option<&HoltWinters>) -> Result<HoltWinters> {
-    fit_with(y, spec, additive, false)
-}
-
-/// [`fit`] of an additive-season model with its initial season smoothed further than the 1 %
-/// SSE bound of [`fit`] allows: as far as the in-sample SSE stays within 0.99 % of what the
-/// conventional start (per-phase means of the first cycles) gives at the fitted smoothing
-/// parameters. A forecasting candidate rather than a statsmodels-like fit: its in-sample SSE can
-/// be well above the optimum (on the NAB backtest up to about 1.2x statsmodels'), and out of
-/// sample it is often better (docs/analytics.md). Other forms are fitted as by [`fit`].
-pub fn fit_smoothed(y: &[f64], spec: HwSpec) -> Result<HoltWinters> {
-    fit_with(y, spec, None, spec.is_linear() && spec.seasonal == Component::Additive)
-}
-
-fn fit_with(y: &[f64], spec: HwSpec, additive: Option<&HoltWinters>, smoothed: bool) -> Result<HoltWinters> {
     check_varying(y)?;
     let m = spec.m();
     let needed = if spec.seasonal == Component::None { 3 } else { 2 * m + 1 };
@@ -267,7 +264,7 @@ fn fit_with(y: &[f64], spec: HwSpec, additive: Option<&HoltWinters>, smoothed: b
         }
     }
     let params = if spec.is_linear() {
-        linear::fit_linear(y, &spec, smoothed)
+        linear::fit_linear(y, &spec)
     } else {
         let seed = additive.filter(|a| a.spec.seasonal == Component::Additive && a.spec.period == spec.period);
         nonlinear::fit_nonlinear(y, &spec, seed.map(|a| &a.params))
@@ -284,7 +281,7 @@ fn fit_with(y: &[f64], spec: HwSpec, additive: Option<&HoltWinters>, smoothed: b
         params,
         sse: r.sse,
         nobs: y.len(),
-        smoothed,
+        smoothed: false,
         levels: r.levels,
         errors: r.errors,
         trends: r.trends,
@@ -302,6 +299,64 @@ impl HoltWinters {
             name.push_str(",season=smoothed)");
         }
         name
+    }
+
+    /// The same model with its initial season smoothed beyond the 1 % SSE bound of [`fit`]:
+    /// the indices flattened as far as the in-sample SSE stays within 0.99 % of what the
+    /// conventional start (per-phase means of the first cycles, as statsmodels starts from) gives
+    /// at the same smoothing parameters; `y` is the series the model was fitted to. A
+    /// forecasting candidate rather than a statsmodels-like fit: its in-sample SSE can be well
+    /// above the optimum, and out of sample it is often better (docs/analytics.md). Refused for
+    /// a model without an additive season or a `y` of another length.
+    pub fn with_smoothed_season(&self, y: &[f64]) -> Result<HoltWinters> {
+        if !self.spec.is_linear() || self.spec.seasonal != Component::Additive {
+            return Err(AnalyticsError::InvalidArgument {
+                name: "model",
+                reason: format!("{} has no additive season to smooth", self.name()),
+            });
+        }
+        if y.len() != self.nobs {
+            return Err(AnalyticsError::InvalidArgument {
+                name: "y",
+                reason: format!("the model was fitted to {} points, got {}", self.nobs, y.len()),
+            });
+        }
+        let p = &self.params;
+        let k = linear::Smoothing {
+            alpha: p.alpha,
+            beta: p.beta,
+            gamma: p.gamma,
+            phi: p.phi,
+        };
+        let x0 = linear::State0 {
+            l0: p.l0,
+            b0: p.b0,
+            s0: p.s0.clone(),
+        };
+        let x = linear::smoothed_season(y, &self.spec, k, x0);
+        let params = HwParams {
+            l0: x.l0,
+            b0: x.b0,
+            s0: x.s0,
+            ..p.clone()
+        };
+        let r = run(&self.spec, &params, y, true);
+        if !r.sse.is_finite() {
+            return Err(AnalyticsError::Singular {
+                what: "holt-winters smoothed season",
+            });
+        }
+        Ok(HoltWinters {
+            spec: self.spec,
+            params,
+            sse: r.sse,
+            nobs: y.len(),
+            smoothed: true,
+            levels: r.levels,
+            errors: r.errors,
+            trends: r.trends,
+            seasons: r.seasons,
+        })
     }
 
     /// The same model with its parameters kept, run over `y`: a later window of the series it
@@ -469,6 +524,9 @@ mod tests {
             ..spec
         };
         assert!(!fit_smoothed(&y, plain).unwrap().smoothed);
+        // Only the series the model was fitted to, and only an additive season.
+        assert!(optimal.with_smoothed_season(&y[1..]).is_err());
+        assert!(fit(&y, plain).unwrap().with_smoothed_season(&y).is_err());
     }
 
     #[test]

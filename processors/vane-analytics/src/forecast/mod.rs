@@ -336,23 +336,17 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
             Err(e) => failed.push((spec.name(), e)),
         }
     }
-    // The additive season once more with its initial indices smoothed (ets::fit_smoothed): the
-    // least-squares season over-fits on some series, and the backtest below decides per series.
-    if let Some(p) = o.period {
-        let spec = HwSpec {
-            trend: Component::Additive,
-            damped: true,
-            seasonal: Component::Additive,
-            period: p,
-        };
-        match ets::fit_smoothed(y, spec) {
+    // The additive-season fit once more with its initial indices smoothed: the least-squares
+    // season over-fits on some series, and the backtest below decides per series.
+    if let Some(m) = &additive {
+        match m.with_smoothed_season(y) {
             Ok(m) => {
                 let mae = backtest_mae(y, h, |o, k| m.forecast_from(o, k));
                 let mut fm = ForecastModel::from_holt_winters(m, h).with_support_of(y).anchored(d > 0);
                 fm.backtest_mae = mae;
                 models.push(fm);
             }
-            Err(e) => failed.push((format!("{} smoothed", spec.name()), e)),
+            Err(e) => failed.push((format!("{} smoothed", m.name()), e)),
         }
     }
     match arima::search(y, d, o.max_pq) {
