@@ -446,7 +446,7 @@ pub(super) fn smoothed_season(y: &[f64], spec: &HwSpec, k: Smoothing, x0: State0
     let reference = sse(y, k, &conventional, &mut ring);
     let target = reference * (1.0 + SEASON_SSE_BUDGET);
     flatten_within(y, k, x0, |v1| {
-        (target.is_finite() && target > v1).then(|| (target, v1 + 0.999 * (target - v1)))
+        (target.is_finite() && target > v1).then_some((target, v1 + 0.999 * (target - v1)))
     })
 }
 
