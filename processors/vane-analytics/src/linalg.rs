@@ -325,6 +325,20 @@ pub fn dots<const K: usize>(base: &[f64], others: [&[f64]; K]) -> [f64; K] {
     out
 }
 
+/// A Levenberg-Marquardt step: `x` solving `(A + lambda diag(A)) x = -g` for the Gauss-Newton
+/// matrix `a` (row-major, `k x k`) and gradient `g`, by Cholesky; `None` when the damped matrix
+/// is not numerically positive definite (the caller raises `lambda`).
+pub fn damped_step(a: &[f64], g: &[f64], lambda: f64) -> Option<Vec<f64>> {
+    let k = g.len();
+    let mut damped = a.to_vec();
+    for i in 0..k {
+        damped[i * k + i] *= 1.0 + lambda;
+        damped[i * k + i] += 1e-300;
+    }
+    let neg: Vec<f64> = g.iter().map(|v| -v).collect();
+    cholesky_solve(damped, k, &neg)
+}
+
 /// Solves the symmetric positive definite system `a x = b` (row-major `a`, `n x n`) by Cholesky
 /// factorisation; `None` when `a` is not numerically positive definite.
 pub fn cholesky_solve(mut a: Vec<f64>, n: usize, b: &[f64]) -> Option<Vec<f64>> {

@@ -10,7 +10,7 @@
 #![allow(clippy::indexing_slicing)] // lags never exceed the differenced length, checked by fit
 
 use super::is_stationary;
-use crate::linalg::{cholesky_solve, dot, ols};
+use crate::linalg::{damped_step, dot, ols};
 
 pub(super) fn residuals(w: &[f64], mean: f64, ar: &[f64], ma: &[f64]) -> (Vec<f64>, f64) {
     let p = ar.len();
@@ -182,13 +182,7 @@ pub(super) fn levenberg_marquardt(w: &[f64], start: &[f64], p: usize, q: usize, 
     }
     let mut lambda = 1e-3;
     for _ in 0..60 {
-        let mut a = jtj.clone();
-        for i in 0..k {
-            a[i * k + i] *= 1.0 + lambda;
-            a[i * k + i] += 1e-300;
-        }
-        let neg: Vec<f64> = grad.iter().map(|v| -v).collect();
-        let Some(delta) = cholesky_solve(a, k, &neg) else {
+        let Some(delta) = damped_step(&jtj, &grad, lambda) else {
             lambda *= 10.0;
             if lambda > 1e12 {
                 break;

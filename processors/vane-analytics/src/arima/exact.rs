@@ -18,7 +18,7 @@
 #![allow(clippy::indexing_slicing)] // state vectors have length r = max(p, q + 1), checked on entry
 
 use super::is_stationary;
-use crate::linalg::{cholesky_solve, solve};
+use crate::linalg::{damped_step, solve};
 
 /// Change of the state covariance below which the filter is taken as converged.
 const STEADY: f64 = 1e-13;
@@ -237,13 +237,7 @@ pub(super) fn maximise(w: &[f64], start: &[f64], p: usize, q: usize, with_mean: 
     let (mut grad, mut jtj) = jacobian(w, &theta, p, q, with_mean, scale, &base)?;
     let mut lambda = 1e-4;
     for _ in 0..MAX_ITERATIONS {
-        let mut a = jtj.clone();
-        for i in 0..k {
-            a[i * k + i] *= 1.0 + lambda;
-            a[i * k + i] += 1e-300;
-        }
-        let neg: Vec<f64> = grad.iter().map(|v| -v).collect();
-        let Some(delta) = cholesky_solve(a, k, &neg) else {
+        let Some(delta) = damped_step(&jtj, &grad, lambda) else {
             lambda *= 10.0;
             if lambda > 1e12 {
                 break;

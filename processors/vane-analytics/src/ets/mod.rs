@@ -272,21 +272,7 @@ pub fn fit_seeded(y: &[f64], spec: HwSpec, additive: Option<&HoltWinters>) -> Re
     let Some(params) = params else {
         return Err(AnalyticsError::Singular { what: "holt-winters fit" });
     };
-    let r = run(&spec, &params, y, true);
-    if !r.sse.is_finite() {
-        return Err(AnalyticsError::Singular { what: "holt-winters fit" });
-    }
-    Ok(HoltWinters {
-        spec,
-        params,
-        sse: r.sse,
-        nobs: y.len(),
-        smoothed: false,
-        levels: r.levels,
-        errors: r.errors,
-        trends: r.trends,
-        seasons: r.seasons,
-    })
+    HoltWinters::filtered(spec, params, y, false, "holt-winters fit")
 }
 
 impl HoltWinters {
@@ -340,23 +326,7 @@ impl HoltWinters {
             s0: x.s0,
             ..p.clone()
         };
-        let r = run(&self.spec, &params, y, true);
-        if !r.sse.is_finite() {
-            return Err(AnalyticsError::Singular {
-                what: "holt-winters smoothed season",
-            });
-        }
-        Ok(HoltWinters {
-            spec: self.spec,
-            params,
-            sse: r.sse,
-            nobs: y.len(),
-            smoothed: true,
-            levels: r.levels,
-            errors: r.errors,
-            trends: r.trends,
-            seasons: r.seasons,
-        })
+        HoltWinters::filtered(self.spec, params, y, true, "holt-winters smoothed season")
     }
 
     /// The same model with its parameters kept, run over `y`: a later window of the series it
@@ -390,18 +360,22 @@ impl HoltWinters {
             },
             ..self.params.clone()
         };
-        let r = run(&self.spec, &params, y, true);
+        HoltWinters::filtered(self.spec, params, y, self.smoothed, "holt-winters refilter")
+    }
+
+    /// The model with `params` run over `y`, its states kept; `what` names the step in the error
+    /// when the SSE is not finite.
+    fn filtered(spec: HwSpec, params: HwParams, y: &[f64], smoothed: bool, what: &'static str) -> Result<HoltWinters> {
+        let r = run(&spec, &params, y, true);
         if !r.sse.is_finite() {
-            return Err(AnalyticsError::Singular {
-                what: "holt-winters refilter",
-            });
+            return Err(AnalyticsError::Singular { what });
         }
         Ok(HoltWinters {
-            spec: self.spec,
+            spec,
             params,
             sse: r.sse,
             nobs: y.len(),
-            smoothed: self.smoothed,
+            smoothed,
             levels: r.levels,
             errors: r.errors,
             trends: r.trends,

@@ -111,10 +111,16 @@ fn seasonal_step(spec: &HwSpec, p: &HwParams, y: &[f64], current: f64) -> Option
         den[j] += w * w * d * d;
     }
     let delta: Vec<f64> = num.iter().zip(&den).map(|(a, b)| if *b > 0.0 { a / b } else { 0.0 }).collect();
+    line_search(spec, p, y, current, &delta)
+}
+
+/// The step `delta` on the initial indices, halved up to four times until the SSE falls below
+/// `current`: the new indices and SSE, or `None`.
+fn line_search(spec: &HwSpec, p: &HwParams, y: &[f64], current: f64, delta: &[f64]) -> Option<(Vec<f64>, f64)> {
     let mut step = 1.0;
     for _ in 0..5 {
         let mut q = p.clone();
-        for (s, d) in q.s0.iter_mut().zip(&delta) {
+        for (s, d) in q.s0.iter_mut().zip(delta) {
             *s += step * d;
         }
         let v = run(spec, &q, y, false).sse;
@@ -217,19 +223,7 @@ fn seasonal_step_exact(spec: &HwSpec, p: &HwParams, y: &[f64], current: f64) -> 
     }
     let neg: Vec<f64> = jte.iter().map(|v| -v).collect();
     let delta = cholesky_solve(jtj, m, &neg)?;
-    let mut step = 1.0;
-    for _ in 0..5 {
-        let mut q = p.clone();
-        for (s, d) in q.s0.iter_mut().zip(&delta) {
-            *s += step * d;
-        }
-        let v = run(spec, &q, y, false).sse;
-        if v < current {
-            return Some((q.s0, v));
-        }
-        step *= 0.5;
-    }
-    None
+    line_search(spec, p, y, current, &delta)
 }
 
 /// Smoothing parameters and initial state minimising the SSE, or `None`. `seed`, the fit of
