@@ -202,11 +202,12 @@ impl ForecastModel {
                 let a = (1.0 - level) / 2.0;
                 let mut lo = Vec::with_capacity(self.horizon());
                 let mut hi = Vec::with_capacity(self.horizon());
+                let mut col = Vec::with_capacity(paths.len());
                 for k in 0..self.horizon() {
-                    let mut col: Vec<f64> = paths.iter().filter_map(|p| p.get(k).copied()).collect();
-                    col.sort_by(f64::total_cmp);
-                    lo.push(quantile(&col, a));
-                    hi.push(quantile(&col, 1.0 - a));
+                    col.clear();
+                    col.extend(paths.iter().filter_map(|p| p.get(k).copied()));
+                    lo.push(quantile_unsorted(&mut col, a));
+                    hi.push(quantile_unsorted(&mut col, 1.0 - a));
                 }
                 (lo, hi)
             }
@@ -238,6 +239,22 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     let frac = pos - i as f64;
     let a = sorted.get(i).copied().unwrap_or(f64::NAN);
     let b = sorted.get(i + 1).copied().unwrap_or(a);
+    a + frac * (b - a)
+}
+
+/// [`quantile`] of unsorted data, by selection instead of a sort (the same number: the two
+/// order statistics it interpolates are found in place, which reorders `values`).
+pub fn quantile_unsorted(values: &mut [f64], q: f64) -> f64 {
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
+    let i = (pos.floor() as usize).min(n - 1);
+    let frac = pos - i as f64;
+    let (_, a, above) = values.select_nth_unstable_by(i, f64::total_cmp);
+    let a = *a;
+    let b = above.iter().copied().min_by(f64::total_cmp).unwrap_or(a);
     a + frac * (b - a)
 }
 
@@ -488,5 +505,22 @@ mod tests {
     #[test]
     fn quantile_interpolates() {
         assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.5), 2.5);
+    }
+
+    #[test]
+    fn quantile_by_selection_is_the_sorted_quantile() {
+        let data: Vec<f64> = (0..1001).map(|t| ((t * 7919) % 997) as f64 / 7.0 - 40.0).collect();
+        let mut sorted = data.clone();
+        sorted.sort_by(f64::total_cmp);
+        for q in [0.0, 0.025, 0.1, 0.5, 0.975, 0.999, 1.0] {
+            let mut scratch = data.clone();
+            assert_eq!(
+                quantile_unsorted(&mut scratch, q).to_bits(),
+                quantile(&sorted, q).to_bits(),
+                "q {q}"
+            );
+        }
+        assert!(quantile_unsorted(&mut [], 0.5).is_nan());
+        assert_eq!(quantile_unsorted(&mut [3.0], 0.9), 3.0);
     }
 }
