@@ -101,11 +101,15 @@ fn householder_leading(x: &[Vec<f64>], y: &[f64]) -> Result<Qr> {
         for group in &mut groups {
             let [c0, c1, c2, c3] = group else { continue };
             let products = dots(v, [&c0[j..], &c1[j..], &c2[j..], &c3[j..]]);
-            for (col, p) in [c0, c1, c2, c3].into_iter().zip(products) {
-                let f = 2.0 * p / vtv;
-                for (c, vi) in col[j..].iter_mut().zip(v) {
-                    *c -= f * vi;
-                }
+            let [f0, f1, f2, f3] = products.map(|p| 2.0 * p / vtv);
+            let len = v.len();
+            let (c0, c1, c2, c3) = (&mut c0[j..j + len], &mut c1[j..j + len], &mut c2[j..j + len], &mut c3[j..j + len]);
+            for i in 0..len {
+                let vi = v[i];
+                c0[i] -= f0 * vi;
+                c1[i] -= f1 * vi;
+                c2[i] -= f2 * vi;
+                c3[i] -= f3 * vi;
             }
         }
         for col in groups.into_remainder() {
