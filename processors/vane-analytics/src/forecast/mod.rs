@@ -337,18 +337,24 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
         Ok(r) if r.stationary => 0,
         _ => 1,
     });
+    // Every candidate is scored by the same backtest and carries the series' support.
+    let scored = |model: ForecastModel, mae: Option<f64>| ForecastModel {
+        backtest_mae: mae,
+        ..model.with_support_of(y).anchored(d > 0)
+    };
+    let holt_winters = |m: HoltWinters| {
+        let mae = backtest_mae(y, h, |o, k| m.forecast_from(o, k));
+        scored(ForecastModel::from_holt_winters(m, h), mae)
+    };
     // The additive seasonal fit (first in `specs`) seeds the multiplicative one.
     let mut additive: Option<HoltWinters> = None;
     for spec in specs {
         match ets::fit_seeded(y, spec, additive.as_ref()) {
             Ok(m) => {
-                let mae = backtest_mae(y, h, |o, k| m.forecast_from(o, k));
                 if spec.seasonal == Component::Additive {
                     additive = Some(m.clone());
                 }
-                let mut fm = ForecastModel::from_holt_winters(m, h).with_support_of(y).anchored(d > 0);
-                fm.backtest_mae = mae;
-                models.push(fm);
+                models.push(holt_winters(m));
             }
             Err(e) => failed.push((spec.name(), e)),
         }
@@ -357,21 +363,14 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
     // season over-fits on some series, and the backtest below decides per series.
     if let Some(m) = &additive {
         match m.with_smoothed_season(y) {
-            Ok(m) => {
-                let mae = backtest_mae(y, h, |o, k| m.forecast_from(o, k));
-                let mut fm = ForecastModel::from_holt_winters(m, h).with_support_of(y).anchored(d > 0);
-                fm.backtest_mae = mae;
-                models.push(fm);
-            }
+            Ok(m) => models.push(holt_winters(m)),
             Err(e) => failed.push((format!("{} smoothed", m.name()), e)),
         }
     }
     match arima::search(y, d, o.max_pq) {
         Ok(m) => {
             let mae = backtest_mae(y, h, |o, k| m.forecast_from(o, k));
-            let mut fm = ForecastModel::from_arima(&m, h).with_support_of(y).anchored(d > 0);
-            fm.backtest_mae = mae;
-            models.push(fm);
+            models.push(scored(ForecastModel::from_arima(&m, h), mae));
         }
         Err(e) => failed.push((format!("arima(p,{d},q)"), e)),
     }
