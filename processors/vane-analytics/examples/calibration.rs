@@ -1,8 +1,10 @@
 //! Calibration backtest of the range-violation probability on held-out windows of real series.
 //!
 //! `cargo run --release -p vane-analytics --example calibration -- [--origins K] [--horizon H]
-//! [--events OUT.json] FILE.csv...` (`--events` writes every event with the three probabilities,
-//! for `reference/check_baseline.py`)
+//! [--events OUT.json] [--halves] FILE.csv...` (`--events` writes every event with the three
+//! probabilities, for `reference/check_baseline.py`; with `--halves` each event also carries the
+//! shares of the served model's model and analogue paths that left the range and its hindcasts,
+//! so that other ways of weighing the two halves can be scored offline)
 //!
 //! For each file, `K` origins spread evenly over the second half of the series. At each origin
 //! the models see only the points before it; three ranges are set from the last day (288 points)
@@ -16,8 +18,15 @@
 //! - ARIMA(1,1,1) independent steps (what the original system did): normal marginals from the
 //!   model's intervals, combined as `1 - prod(1 - p_i)`.
 //!
-//! Prints markdown: the Brier score per series and method, and a pooled reliability table
-//! (predicted probability in ten bins against the observed frequency).
+//! Prints markdown: the Brier score per series and method, vane's difference from the better
+//! baseline with its standard error, and a pooled reliability table (predicted probability in ten
+//! bins against the observed frequency).
+//!
+//! The standard error is that of the mean paired difference of squared errors, with the events
+//! of one origin taken together (its three ranges share one future, so they are not independent
+//! draws): `sqrt(K / (K - 1) * sum_o D_o^2) / N` for the per-origin sums `D_o` of the differences
+//! centred on their mean, over `N` events at `K` origins. A difference within about two standard
+//! errors of zero is one that other origins of the same series could reverse.
 
 // Method indices run over METHODS (three) and every event has three probabilities.
 #![allow(clippy::indexing_slicing)]
@@ -27,6 +36,7 @@ use vane_analytics::forecast::{ForecastModel, ForecastOptions, fit_candidates, q
 use vane_analytics::normal::norm_cdf;
 use vane_analytics::parse_csv;
 use vane_analytics::period::{detect_period_with_interval, median_interval};
+use vane_analytics::violation::HINDCAST_ORIGINS;
 use vane_analytics::violation_probability;
 
 const DAY: usize = 288;
@@ -39,6 +49,10 @@ struct Event {
     file: String,
     origin: usize,
     range: (Option<f64>, Option<f64>),
+    /// With `--halves`: the shares of the served model's model and analogue paths that left the
+    /// range, and its hindcasts as (model share, analogue share, left).
+    shares: Option<(f64, f64)>,
+    hindcasts: Vec<(f64, f64, bool)>,
 }
 
 fn outside(v: f64, lo: Option<f64>, hi: Option<f64>) -> bool {
@@ -68,6 +82,25 @@ fn independent_steps(m: &ForecastModel, h: usize, lo: Option<f64>, hi: Option<f6
     1.0 - inside
 }
 
+/// Mean paired difference of squared errors between methods `a` and `b` over `events`, and its
+/// standard error with the events of one origin taken together.
+fn paired_difference(events: &[Event], a: usize, b: usize) -> (f64, f64) {
+    let mut per_origin: Vec<((&str, usize), f64)> = Vec::new();
+    for e in events {
+        let hit = f64::from(u8::from(e.hit));
+        let d = (e.probs[a] - hit).powi(2) - (e.probs[b] - hit).powi(2);
+        match per_origin.last_mut() {
+            Some((key, sum)) if *key == (e.file.as_str(), e.origin) => *sum += d,
+            _ => per_origin.push(((e.file.as_str(), e.origin), d)),
+        }
+    }
+    let (n, k) = (events.len().max(1) as f64, per_origin.len() as f64);
+    let mean = per_origin.iter().map(|(_, d)| d).sum::<f64>() / n;
+    let centred: f64 = per_origin.iter().map(|(_, d)| (d - mean * n / k).powi(2)).sum();
+    let se = if k > 1.0 { (k / (k - 1.0) * centred).sqrt() / n } else { f64::NAN };
+    (mean, se)
+}
+
 fn brier(events: &[Event], k: usize) -> f64 {
     let s: f64 = events.iter().map(|e| (e.probs[k] - f64::from(u8::from(e.hit))).powi(2)).sum();
     s / events.len().max(1) as f64
@@ -78,18 +111,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut horizon = 10usize;
     let mut events_out: Option<String> = None;
     let mut files = Vec::new();
+    let mut halves = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--origins" => origins = args.next().ok_or("--origins needs a value")?.parse()?,
             "--horizon" => horizon = args.next().ok_or("--horizon needs a value")?.parse()?,
+            "--halves" => halves = true,
             "--events" => events_out = Some(args.next().ok_or("--events needs a path")?),
             _ => files.push(a),
         }
     }
     let mut all: Vec<Event> = Vec::new();
-    println!("| series | events | violations | {} | vane best? |", METHODS.join(" | "));
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| series | events | violations | {} | vane best? | vane - better baseline (± 1 SE) |",
+        METHODS.join(" | ")
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     let mut wins = 0;
     for path in &files {
         let series = parse_csv(&std::fs::read_to_string(path)?)?;
@@ -124,6 +162,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ];
             for (lo, hi) in ranges {
                 let v = violation_probability(served, lo, hi, horizon, 4000, 0x5eed + i as u64)?;
+                let (shares, hindcasts) = if halves {
+                    let (l, u) = (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
+                    let [model, analogue] = served.bootstrap_counts(4000, 0x5eed + i as u64, horizon, (l, u));
+                    let share = |(a, b): (usize, usize)| a as f64 / b.max(1) as f64;
+                    let hindcasts = served.hindcasts(horizon, l, u, HINDCAST_ORIGINS);
+                    (
+                        Some((share(model), share(analogue))),
+                        hindcasts.iter().map(|c| (c.model, c.analogue, c.left)).collect(),
+                    )
+                } else {
+                    (None, Vec::new())
+                };
                 let hit = future.iter().any(|v| outside(*v, lo, hi));
                 events.push(Event {
                     probs: [
@@ -135,6 +185,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     file: path.clone(),
                     origin,
                     range: (lo, hi),
+                    shares,
+                    hindcasts,
                 });
             }
         }
@@ -144,11 +196,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let name = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("?");
         let hits = events.iter().filter(|e| e.hit).count();
         let cells: Vec<String> = scores.iter().map(|s| format!("{s:.4}")).collect();
+        let baseline = if scores[1] <= scores[2] { 1 } else { 2 };
+        let (diff, se) = paired_difference(&events, 0, baseline);
         println!(
-            "| {name} | {} | {hits} | {} | {} |",
+            "| {name} | {} | {hits} | {} | {} | {diff:+.4} ± {se:.4} ({:+.1} SE) |",
             events.len(),
             cells.join(" | "),
-            if best { "yes" } else { "no" }
+            if best { "yes" } else { "no" },
+            diff / se
         );
         all.extend(events);
     }
@@ -157,18 +212,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .map(|e| {
                 serde_json::json!({"file": e.file, "origin": e.origin, "min": e.range.0, "max": e.range.1,
-                    "horizon": horizon, "vane": e.probs[0], "historical": e.probs[1], "arima111": e.probs[2], "hit": e.hit})
+                    "horizon": horizon, "vane": e.probs[0], "historical": e.probs[1], "arima111": e.probs[2], "hit": e.hit,
+                    "shares": e.shares, "hindcasts": e.hindcasts})
             })
             .collect();
         std::fs::write(out, serde_json::to_string(&rows)?)?;
     }
     let pooled: Vec<String> = (0..3).map(|k| format!("{:.4}", brier(&all, k))).collect();
     let hits = all.iter().filter(|e| e.hit).count();
+    let baseline = if brier(&all, 1) <= brier(&all, 2) { 1 } else { 2 };
+    let (diff, se) = paired_difference(&all, 0, baseline);
     println!(
-        "| **all** | {} | {hits} | {} | {wins} of {} series |",
+        "| **all** | {} | {hits} | {} | {wins} of {} series | {diff:+.4} ± {se:.4} ({:+.1} SE) |",
         all.len(),
         pooled.join(" | "),
-        files.len()
+        files.len(),
+        diff / se
     );
     println!();
     println!("Reliability (pooled): events per bin of predicted probability, mean predicted, observed frequency");

@@ -159,21 +159,23 @@ def main():
             lfl["orders"].append(key)
         row = {"series": s["series"], "served": ", ".join(sorted(set(served)))}
         row["lfl"] = {k: (v if k == "orders" else float(np.mean(v))) for k, v in lfl.items()}
+        row["per_origin"] = {**scores, **{f"lfl {k}": v for k, v in lfl.items() if k != "orders"}}
         for n in names:
             row[n] = (float(np.mean(scores[n])), float(np.mean(secs[n])))
         table.append(row)
         print(s["series"], {n: round(row[n][0], 3) for n in names}, file=sys.stderr)
         if cache_path:
             json.dump(cache, open(cache_path, "w"))
-    print("| series | " + " | ".join(names) + " | vane served |")
-    print("|---|" + "---|" * (len(names) + 1))
+    print("| series | " + " | ".join(names) + " | vane served | vane - best peer (± 1 SE) |")
+    print("|---|" + "---|" * (len(names) + 2))
     for r in table:
         best = min(r[n][0] for n in names)
         cells = []
         for n in names:
             v = f"{r[n][0]:.3f}"
             cells.append(f"**{v}**" if r[n][0] == best else v)
-        print(f"| {r['series']} | " + " | ".join(cells) + f" | {r['served']} |")
+        peer = min(names[1:], key=lambda n: r[n][0])
+        print(f"| {r['series']} | " + " | ".join(cells) + f" | {r['served']} | {paired(r, 'vane (served)', peer)} |")
     means = {n: float(np.mean([r[n][0] for r in table])) for n in names}
     print("| **mean MASE** | " + " | ".join(f"{means[n]:.3f}" for n in names) + " | |")
     wins = {n: sum(1 for r in table if r[n][0] <= min(r[m][0] for m in names) + 1e-12) for n in names}
@@ -185,6 +187,19 @@ def main():
     origins = sum(len(s["origins"]) for s in vane)
     print(f"{len(table)} series, {origins} origins, horizon {vane[0]['horizon']}")
     like_for_like(table)
+
+
+def paired(row, a, b):
+    """Mean per-origin difference of MASE between `a` and `b` with its standard error (origins
+    taken as independent), as text: a difference within about two standard errors of zero is one
+    that other origins of the same series could reverse."""
+    d = np.array(row["per_origin"][a]) - np.array(row["per_origin"][b])
+    d = d[np.isfinite(d)]
+    if len(d) < 2:
+        return "-"
+    se = float(np.std(d, ddof=1) / np.sqrt(len(d)))
+    z = f" ({d.mean() / se:+.1f} SE)" if se > 0 else ""
+    return f"{d.mean():+.3f} ± {se:.3f}{z}"
 
 
 def like_for_like(table):
@@ -211,8 +226,15 @@ def like_for_like(table):
     print()
     for a, b in (("vane HW", "sm HW"), ("vane ARIMA", "sm ARIMA")):
         ok = sum(1 for r in table if r["lfl"][a] <= r["lfl"][b] + 1e-12)
-        worse = [(r["series"], r["lfl"][a] / r["lfl"][b] - 1) for r in table if r["lfl"][a] > r["lfl"][b] + 1e-12]
-        print(f"{a} <= {b} on {ok} of {len(table)} series; worse: " + (", ".join(f"{n} +{w:.1%}" for n, w in worse) or "none"))
+        worse = [
+            (r["series"], r["lfl"][a] / r["lfl"][b] - 1, paired(r, f"lfl {a}", f"lfl {b}"))
+            for r in table
+            if r["lfl"][a] > r["lfl"][b] + 1e-12
+        ]
+        print(
+            f"{a} <= {b} on {ok} of {len(table)} series; worse (MASE difference ± 1 SE over the origins): "
+            + (", ".join(f"{n} +{w:.1%} ({p})" for n, w, p in worse) or "none")
+        )
 
 
 if __name__ == "__main__":
