@@ -221,8 +221,9 @@ fn jacobian(w: &[f64], theta: &[f64], p: usize, q: usize, with_mean: bool, scale
 
 /// Maximises the exact likelihood from `start` (`[ar.., ma.., mean if with_mean]`, normally the
 /// CSS estimate); `scale` is the standard deviation of `w` (the mean's step size). Returns the
-/// parameters, or `None` when the start is not admissible or the filter fails there.
-pub(super) fn maximise(w: &[f64], start: &[f64], p: usize, q: usize, with_mean: bool, scale: f64) -> Option<Vec<f64>> {
+/// parameters and their scaled deviance `S exp(sum ln F / n)` (lower is better), or `None` when
+/// the start is not admissible or the filter fails there.
+pub(super) fn maximise(w: &[f64], start: &[f64], p: usize, q: usize, with_mean: bool, scale: f64) -> Option<(Vec<f64>, f64)> {
     if !admissible(start, p, q) {
         return None;
     }
@@ -231,7 +232,7 @@ pub(super) fn maximise(w: &[f64], start: &[f64], p: usize, q: usize, with_mean: 
     let mut base = Vec::with_capacity(w.len());
     let mut value = scaled(w, &theta, p, q, with_mean, &mut base)?;
     if k == 0 {
-        return Some(theta);
+        return Some((theta, value));
     }
     let mut trial_buf = Vec::with_capacity(w.len());
     let (mut grad, mut jtj) = jacobian(w, &theta, p, q, with_mean, scale, &base)?;
@@ -275,7 +276,7 @@ pub(super) fn maximise(w: &[f64], start: &[f64], p: usize, q: usize, with_mean: 
             }
         }
     }
-    Some(theta)
+    Some((theta, value))
 }
 
 /// BFGS update of the curvature `h` (row-major, `k x k`) with the step `s` and the gradient change
@@ -397,8 +398,9 @@ mod tests {
         let start = [0.5, 0.2, 2.9];
         let mut buf = Vec::new();
         let v0 = scaled(&w, &start, 1, 1, true, &mut buf).unwrap();
-        let best = maximise(&w, &start, 1, 1, true, 1.0).unwrap();
+        let (best, value) = maximise(&w, &start, 1, 1, true, 1.0).unwrap();
         let v1 = scaled(&w, &best, 1, 1, true, &mut buf).unwrap();
+        assert_eq!(v1, value);
         assert!(v1 < v0);
         for c in 0..best.len() {
             for h in [1e-3, -1e-3] {
