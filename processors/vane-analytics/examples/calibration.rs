@@ -24,9 +24,9 @@
 //!
 //! The standard error is that of the mean paired difference of squared errors, with the events
 //! of one origin taken together (its three ranges share one future, so they are not independent
-//! draws): `sqrt(K / (K - 1) * sum_o D_o^2) / N` for the per-origin sums `D_o` of the differences
-//! centred on their mean, over `N` events at `K` origins. A difference within about two standard
-//! errors of zero is one that other origins of the same series could reverse.
+//! draws): `sqrt(K / (K - 1) * sum_o (S_o - n_o m)^2) / N` for the per-origin sums `S_o` of the
+//! `n_o` differences there and their mean `m`, over `N` events at `K` origins. A difference within
+//! about two standard errors of zero is one that other origins of the same series could reverse.
 
 // Method indices run over METHODS (three) and every event has three probabilities.
 #![allow(clippy::indexing_slicing)]
@@ -50,8 +50,9 @@ struct Event {
     origin: usize,
     range: (Option<f64>, Option<f64>),
     /// With `--halves`: the shares of the served model's model and analogue paths that left the
-    /// range, and its hindcasts as (model share, analogue share, left).
-    shares: Option<(f64, f64)>,
+    /// range (`None` for a half without paths, which `violation_probability` then ignores).
+    shares: Option<(Option<f64>, Option<f64>)>,
+    /// With `--halves`: the served model's hindcasts as (model share, analogue share, left).
     hindcasts: Vec<(f64, f64, bool)>,
 }
 
@@ -85,20 +86,33 @@ fn independent_steps(m: &ForecastModel, h: usize, lo: Option<f64>, hi: Option<f6
 /// Mean paired difference of squared errors between methods `a` and `b` over `events`, and its
 /// standard error with the events of one origin taken together.
 fn paired_difference(events: &[Event], a: usize, b: usize) -> (f64, f64) {
-    let mut per_origin: Vec<((&str, usize), f64)> = Vec::new();
+    // Per origin: the sum of the differences and the number of events.
+    let mut per_origin: Vec<((&str, usize), f64, f64)> = Vec::new();
     for e in events {
         let hit = f64::from(u8::from(e.hit));
         let d = (e.probs[a] - hit).powi(2) - (e.probs[b] - hit).powi(2);
         match per_origin.last_mut() {
-            Some((key, sum)) if *key == (e.file.as_str(), e.origin) => *sum += d,
-            _ => per_origin.push(((e.file.as_str(), e.origin), d)),
+            Some((key, sum, count)) if *key == (e.file.as_str(), e.origin) => {
+                *sum += d;
+                *count += 1.0;
+            }
+            _ => per_origin.push(((e.file.as_str(), e.origin), d, 1.0)),
         }
     }
     let (n, k) = (events.len().max(1) as f64, per_origin.len() as f64);
-    let mean = per_origin.iter().map(|(_, d)| d).sum::<f64>() / n;
-    let centred: f64 = per_origin.iter().map(|(_, d)| (d - mean * n / k).powi(2)).sum();
+    let mean = per_origin.iter().map(|(_, d, _)| d).sum::<f64>() / n;
+    let centred: f64 = per_origin.iter().map(|(_, d, count)| (d - count * mean).powi(2)).sum();
     let se = if k > 1.0 { (k / (k - 1.0) * centred).sqrt() / n } else { f64::NAN };
     (mean, se)
+}
+
+/// `difference ± se (z SE)`, or without the `z` when the standard error is not positive.
+fn with_error((diff, se): (f64, f64)) -> String {
+    if se > 0.0 {
+        format!("{diff:+.4} ± {se:.4} ({:+.1} SE)", diff / se)
+    } else {
+        format!("{diff:+.4} ± {se:.4}")
+    }
 }
 
 fn brier(events: &[Event], k: usize) -> f64 {
@@ -165,11 +179,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let (shares, hindcasts) = if halves {
                     let (l, u) = (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
                     let [model, analogue] = served.bootstrap_counts(4000, 0x5eed + i as u64, horizon, (l, u));
-                    let share = |(a, b): (usize, usize)| a as f64 / b.max(1) as f64;
+                    let share = |(left, paths): (usize, usize)| (paths > 0).then(|| left as f64 / paths as f64);
                     let hindcasts = served.hindcasts(horizon, l, u, HINDCAST_ORIGINS);
                     (
                         Some((share(model), share(analogue))),
-                        hindcasts.iter().map(|c| (c.model, c.analogue, c.left)).collect(),
+                        hindcasts.iter().map(|h| (h.model, h.analogue, h.left)).collect(),
                     )
                 } else {
                     (None, Vec::new())
@@ -197,13 +211,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let hits = events.iter().filter(|e| e.hit).count();
         let cells: Vec<String> = scores.iter().map(|s| format!("{s:.4}")).collect();
         let baseline = if scores[1] <= scores[2] { 1 } else { 2 };
-        let (diff, se) = paired_difference(&events, 0, baseline);
+        let difference = with_error(paired_difference(&events, 0, baseline));
         println!(
-            "| {name} | {} | {hits} | {} | {} | {diff:+.4} ± {se:.4} ({:+.1} SE) |",
+            "| {name} | {} | {hits} | {} | {} | {difference} |",
             events.len(),
             cells.join(" | "),
             if best { "yes" } else { "no" },
-            diff / se
         );
         all.extend(events);
     }
@@ -221,13 +234,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pooled: Vec<String> = (0..3).map(|k| format!("{:.4}", brier(&all, k))).collect();
     let hits = all.iter().filter(|e| e.hit).count();
     let baseline = if brier(&all, 1) <= brier(&all, 2) { 1 } else { 2 };
-    let (diff, se) = paired_difference(&all, 0, baseline);
+    let difference = with_error(paired_difference(&all, 0, baseline));
     println!(
-        "| **all** | {} | {hits} | {} | {wins} of {} series | {diff:+.4} ± {se:.4} ({:+.1} SE) |",
+        "| **all** | {} | {hits} | {} | {wins} of {} series | {difference} |",
         all.len(),
         pooled.join(" | "),
         files.len(),
-        diff / se
     );
     println!();
     println!("Reliability (pooled): events per bin of predicted probability, mean predicted, observed frequency");

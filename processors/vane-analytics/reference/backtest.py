@@ -21,10 +21,13 @@ data. Prints markdown tables: MASE per series (mean over origins) and mean secon
 A second table is like for like: vane's Holt-Winters with statsmodels' configuration above
 (the JSON's `"hw"`) against statsmodels' Holt-Winters, and vane's ARIMA of the order
 statsmodels' search chose at that origin (from the JSON's `"arima"`, which holds every order)
-against statsmodels' ARIMA. `--statsmodels-only` skips augurs and statsforecast. `--cache FILE`
-keeps statsmodels' forecasts (and its Holt-Winters SSE and ARIMA order) per series and origin
-between runs, so that a change on vane's side is re-scored in seconds; their times are then the
-ones of the run that filled the cache.
+against statsmodels' ARIMA, with the in-sample SSE of both (vane's over statsmodels', per origin;
+for ARIMA statsmodels' residuals after the first d against vane's exact-filter one-step errors)
+and each series' mean MASE difference with its standard error over the origins.
+`--statsmodels-only` skips augurs and statsforecast. `--cache FILE` keeps statsmodels' forecasts
+(and its Holt-Winters SSE, ARIMA order and ARIMA SSE) per series and origin between runs, so that
+a change on vane's side is re-scored in seconds; their times are then the ones of the run that
+filled the cache. An ARIMA SSE missing from an older cache costs one refit of the cached order.
 """
 
 import json
@@ -198,11 +201,11 @@ def main():
         peer = min(names[1:], key=lambda n: r[n][0])
         print(f"| {r['series']} | " + " | ".join(cells) + f" | {r['served']} | {paired(r, 'vane (served)', peer)} |")
     means = {n: float(np.mean([r[n][0] for r in table])) for n in names}
-    print("| **mean MASE** | " + " | ".join(f"{means[n]:.3f}" for n in names) + " | |")
+    print("| **mean MASE** | " + " | ".join(f"{means[n]:.3f}" for n in names) + " | | |")
     wins = {n: sum(1 for r in table if r[n][0] <= min(r[m][0] for m in names) + 1e-12) for n in names}
-    print("| series where best | " + " | ".join(str(wins[n]) for n in names) + " | |")
+    print("| series where best | " + " | ".join(str(wins[n]) for n in names) + " | | |")
     not_worse = sum(1 for r in table if r["vane (served)"][0] <= min(r[n][0] for n in names[1:]) + 1e-12)
-    print("| mean seconds per forecast | " + " | ".join(f"{np.mean([r[n][1] for r in table]):.3f}" for n in names) + " | |")
+    print("| mean seconds per forecast | " + " | ".join(f"{np.mean([r[n][1] for r in table]):.3f}" for n in names) + " | | |")
     print()
     print(f"vane at least as accurate as every peer on {not_worse} of {len(table)} series")
     origins = sum(len(s["origins"]) for s in vane)
@@ -253,6 +256,9 @@ def like_for_like(table):
             for v, origin in zip(r["per_origin"][f"lfl {model} SSE"], r["origins"])
             if np.isfinite(v)
         ]
+        if not ratios:
+            print(f"{model} in-sample SSE vane/sm: not in vane's JSON")
+            continue
         over = [f"{n}@{o} {v:.4f}" for v, n, o in sorted(ratios, reverse=True) if v > 1.01]
         top = max(ratios)
         print(

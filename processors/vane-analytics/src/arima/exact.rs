@@ -1,6 +1,6 @@
 //! The exact Gaussian likelihood of an ARMA model on the differenced series, evaluated by a Kalman
-//! filter on Harvey's state-space form, and its maximisation from the conditional-sum-of-squares
-//! estimate.
+//! filter on Harvey's state-space form, and its maximisation from a start (the
+//! conditional-sum-of-squares estimate, or one of the extra starts of [`super::starts`]).
 //!
 //! This is the estimator of statsmodels' `ARIMA` (exact likelihood, stationary initial state,
 //! variance concentrated out, a mean when `d = 0`); with `d > 0` statsmodels' exact diffuse

@@ -7,7 +7,9 @@
 //! with earlier errors zero) is minimised first by Levenberg-Marquardt ([`css`]) from
 //! Hannan-Rissanen starting values (one long autoregression per search gives the innovations for
 //! every order); that estimate starts the maximisation of the exact likelihood ([`exact`]), the
-//! estimator of statsmodels' `ARIMA`. Both are restricted to stationary AR and invertible MA
+//! estimator of statsmodels' `ARIMA`. A single-order [`fit`] also starts from the next lower
+//! order's fit with a near-cancelling common factor ([`starts`]), where the likelihood can have a
+//! far higher maximum. Both are restricted to stationary AR and invertible MA
 //! polynomials (checked by the step-down recursion). The order search compares orders by the
 //! CSS AIC and refines only the chosen one by exact likelihood (a Kalman pass per evaluation
 //! costs several CSS passes). Point forecasts of an exact fit come from the Kalman filter's
@@ -22,6 +24,7 @@ use crate::optim::nelder_mead;
 
 mod css;
 mod exact;
+mod starts;
 
 use css::{css, hannan_rissanen, levenberg_marquardt, long_ar_residuals, residuals};
 
@@ -85,7 +88,7 @@ fn difference(y: &[f64], d: usize) -> Vec<f64> {
 /// the next lower order's CSS fit with a near-cancelling common factor: [`Arima::exact`]).
 pub fn fit(y: &[f64], order: Order) -> Result<Arima> {
     let m = fit_with(y, order, None)?;
-    let lower = m.lower_order().and_then(|o| fit_with(y, o, None).ok());
+    let lower = starts::lower_order(order).and_then(|o| fit_with(y, o, None).ok());
     Ok(m.exact(lower.as_ref()))
 }
 
@@ -191,53 +194,10 @@ fn fit_with(y: &[f64], order: Order, long: Option<&(Vec<f64>, usize)>) -> Result
     })
 }
 
-/// Roots of the common factor `1 - cB` that [`Arima::exact`] puts on both sides of a lower-order
-/// fit for its extra starts: near the unit circle at `B = 1` and at `B = -1`.
-const COMMON_FACTORS: [f64; 2] = [0.99, -0.99];
-
-/// How much better (relative scaled deviance, about the one-step error variance) an optimum
-/// reached from an extra start must be to replace the one from the CSS estimate. On the NAB
-/// backtest the wanted case gains 5.8-6.5 % (rds_cpu_utilization_e47b3b, an optimum statsmodels
-/// also finds), while a 2.2 % gain on ec2_network_in_257a54 (one statsmodels does not find)
-/// forecast 27 % worse; the margin was set between the two (docs/analytics.md).
-const SECOND_OPTIMUM_MARGIN: f64 = 0.03;
-
-/// `[ar.., ma..]` of `lower`'s AR and MA polynomials each multiplied by `1 - cB`: one order more
-/// on both sides, with a pair of roots at `1 / c` that cancel.
-fn with_common_factor(lower: &Arima, c: f64) -> Vec<f64> {
-    // AR polynomial 1 - sum a_i B^i: the new a_i = a_i - c a_{i-1}, with a_0 = -1.
-    let ar_at = |i: usize| {
-        if i == 0 {
-            -1.0
-        } else {
-            lower.ar.get(i - 1).copied().unwrap_or(0.0)
-        }
-    };
-    // MA polynomial 1 + sum m_i B^i: the new m_i = m_i - c m_{i-1}, with m_0 = 1.
-    let ma_at = |i: usize| if i == 0 { 1.0 } else { lower.ma.get(i - 1).copied().unwrap_or(0.0) };
-    let mut out: Vec<f64> = (1..=lower.ar.len() + 1).map(|i| ar_at(i) - c * ar_at(i - 1)).collect();
-    out.extend((1..=lower.ma.len() + 1).map(|i| ma_at(i) - c * ma_at(i - 1)));
-    out
-}
-
 impl Arima {
-    /// The order with one AR and one MA term fewer, when it has both and the lower one keeps a
-    /// term of its own: its fit seeds the extra starts of [`Arima::exact`]. Not for ARMA(1,1),
-    /// whose seed would be white noise: there the extra starts would double the fit's time, and
-    /// no (1,d,1) came up in the like-for-like backtest, so what they would bring is unmeasured.
-    fn lower_order(&self) -> Option<Order> {
-        let Order { p, d, q } = self.order;
-        (p > 0 && q > 0 && p + q >= 3).then(|| Order { p: p - 1, d, q: q - 1 })
-    }
-
     /// The exact-likelihood estimate started from these (CSS) coefficients and, given the fit of
-    /// [`Self::lower_order`], also from that fit times a near-cancelling common factor on both
-    /// sides ([`COMMON_FACTORS`]). The likelihood of an ARMA(2,2) can have a much higher maximum
-    /// on a ridge where an AR and an MA root almost cancel, out of reach from the CSS estimate:
-    /// on rds_cpu_utilization_e47b3b (first 3,698 points, order (2,1,2)) its one-step error
-    /// variance is 5.8 % lower, statsmodels finds it, and it is the (1,1,1) fit times `1 + 0.99B`.
-    /// An extra start's optimum wins only by [`SECOND_OPTIMUM_MARGIN`]. `self` unchanged when the
-    /// filter fails or no start is admissible.
+    /// [`starts::lower_order`], also from that fit times a near-cancelling common factor on both
+    /// sides ([`starts`]). `self` unchanged when the filter fails or no start is admissible.
     fn exact(self, lower: Option<&Arima>) -> Arima {
         let Order { p, d, q } = self.order;
         let w = difference(&self.y, d);
@@ -251,21 +211,18 @@ impl Arima {
         let scale = (w.iter().map(|v| (v - w_mean).powi(2)).sum::<f64>() / w.len().max(1) as f64)
             .sqrt()
             .max(1e-12);
-        let mut best = exact::maximise(&w, &start, p, q, with_mean, scale);
-        if let Some(lower) = lower.filter(|l| Some(l.order) == self.lower_order()) {
-            for c in COMMON_FACTORS {
-                let mut seed = with_common_factor(lower, c);
+        let from_css = exact::maximise(&w, &start, p, q, with_mean, scale);
+        let mut extra = Vec::new();
+        if let Some(lower) = lower.filter(|l| Some(l.order) == starts::lower_order(self.order)) {
+            for c in starts::COMMON_FACTORS {
+                let mut seed = starts::with_common_factor(lower, c);
                 if with_mean {
                     seed.push(self.mean);
                 }
-                if let Some((theta, value)) = exact::maximise(&w, &seed, p, q, with_mean, scale)
-                    && best.as_ref().is_none_or(|(_, b)| value < *b * (1.0 - SECOND_OPTIMUM_MARGIN))
-                {
-                    best = Some((theta, value));
-                }
+                extra.extend(exact::maximise(&w, &seed, p, q, with_mean, scale));
             }
         }
-        let Some((theta, _)) = best else {
+        let Some((theta, _)) = starts::choose(from_css, extra) else {
             return self;
         };
         let mean = if with_mean { theta[p + q] } else { 0.0 };
@@ -545,48 +502,6 @@ mod tests {
         let got = m.innovation_sse().unwrap();
         assert!((got - expected).abs() < 1e-9 * expected, "{got} vs {expected}");
         assert_eq!(fit_css(&y, Order { p: 1, d: 0, q: 0 }).unwrap().innovation_sse(), None);
-    }
-
-    #[test]
-    fn a_common_factor_adds_the_same_root_on_both_sides() {
-        let lower = Arima {
-            order: Order { p: 1, d: 1, q: 1 },
-            mean: 0.0,
-            ar: vec![0.45],
-            ma: vec![-0.9],
-            css: 0.0,
-            nobs: 0,
-            y: Vec::new(),
-            resid: Vec::new(),
-            states: Vec::new(),
-        };
-        let coefficients = with_common_factor(&lower, -0.99);
-        // (1 - 0.45B)(1 + 0.99B) = 1 + 0.54B - 0.4455B^2 and (1 - 0.9B)(1 + 0.99B).
-        let expected = [0.45 - 0.99, 0.45 * 0.99, -0.9 + 0.99, -0.9 * 0.99];
-        for (got, want) in coefficients.iter().zip(expected) {
-            assert!((got - want).abs() < 1e-15, "{coefficients:?}");
-        }
-        // Both polynomials vanish at B = -1 / 0.99.
-        let b = -1.0 / 0.99;
-        let ar = 1.0 - coefficients[0] * b - coefficients[1] * b * b;
-        let ma = 1.0 + coefficients[2] * b + coefficients[3] * b * b;
-        assert!(ar.abs() < 1e-12 && ma.abs() < 1e-12, "{ar} {ma}");
-    }
-
-    #[test]
-    fn the_extra_starts_reach_the_ridge_the_css_start_misses() {
-        // rds_cpu_utilization_e47b3b up to its 3,698th point, ARIMA(2,1,2): statsmodels' estimate
-        // (AR -0.55, 0.45, MA 0.09, -0.90) has a 5.8 % smaller one-step SSE than the optimum
-        // next to the CSS start (docs/analytics.md).
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/rds_cpu_utilization_e47b3b.csv");
-        let series = crate::parse_csv(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let y = &series.values()[..3698];
-        let order = Order { p: 2, d: 1, q: 2 };
-        let from_css = fit_with(y, order, None).unwrap().exact(None);
-        let m = fit(y, order).unwrap();
-        let (near, far) = (from_css.innovation_sse().unwrap(), m.innovation_sse().unwrap());
-        assert!(far < near * 0.96, "{far} vs {near}");
-        assert!(m.ar[0] < -0.4 && m.ar[1] > 0.3 && m.ma[1] < -0.8, "{m:?}");
     }
 
     #[test]
