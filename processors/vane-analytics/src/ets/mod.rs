@@ -17,9 +17,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AnalyticsError, Result, check_varying};
 
+mod despike;
 mod linear;
 mod nonlinear;
 mod predict;
+
+pub use despike::DESPIKE_THRESHOLD;
 
 /// Form of the trend or seasonal component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +111,8 @@ pub struct HoltWinters {
     pub nobs: usize,
     /// The initial season was smoothed beyond the SSE-optimal fit ([`fit_smoothed`]).
     pub smoothed: bool,
+    /// The states were fitted with the series' outliers replaced ([`HoltWinters::despiked`]).
+    pub despiked: bool,
     levels: Vec<f64>,
     trends: Vec<f64>,
     seasons: Vec<f64>,
@@ -277,12 +282,16 @@ pub fn fit_seeded(y: &[f64], spec: HwSpec, additive: Option<&HoltWinters>) -> Re
 
 impl HoltWinters {
     /// The model's name: [`HwSpec::name`], with `,season=smoothed` before the closing
-    /// parenthesis for a [`fit_smoothed`] model.
+    /// parenthesis for a [`fit_smoothed`] model and `,despiked` for a [`HoltWinters::despiked`] one.
     pub fn name(&self) -> String {
         let mut name = self.spec.name();
         if self.smoothed {
             name.pop();
             name.push_str(",season=smoothed)");
+        }
+        if self.despiked {
+            name.pop();
+            name.push_str(",despiked)");
         }
         name
     }
@@ -301,19 +310,9 @@ impl HoltWinters {
                 reason: format!("{} has no additive season to smooth", self.name()),
             });
         }
-        if y.len() != self.nobs {
-            return Err(AnalyticsError::InvalidArgument {
-                name: "y",
-                reason: format!("the model was fitted to {} points, got {}", self.nobs, y.len()),
-            });
-        }
+        self.check_fitted_to(y)?;
         let p = &self.params;
-        let k = linear::Smoothing {
-            alpha: p.alpha,
-            beta: p.beta,
-            gamma: p.gamma,
-            phi: p.phi,
-        };
+        let k = self.smoothing();
         let x0 = linear::State0 {
             l0: p.l0,
             b0: p.b0,
@@ -360,7 +359,33 @@ impl HoltWinters {
             },
             ..self.params.clone()
         };
-        HoltWinters::filtered(self.spec, params, y, self.smoothed, "holt-winters refilter")
+        let m = HoltWinters::filtered(self.spec, params, y, self.smoothed, "holt-winters refilter")?;
+        Ok(HoltWinters {
+            despiked: self.despiked,
+            ..m
+        })
+    }
+
+    /// The smoothing parameters, as the linear fits take them.
+    fn smoothing(&self) -> linear::Smoothing {
+        let p = &self.params;
+        linear::Smoothing {
+            alpha: p.alpha,
+            beta: p.beta,
+            gamma: p.gamma,
+            phi: p.phi,
+        }
+    }
+
+    /// Refuses a `y` of another length than the series the model was fitted to.
+    fn check_fitted_to(&self, y: &[f64]) -> Result<()> {
+        if y.len() == self.nobs {
+            return Ok(());
+        }
+        Err(AnalyticsError::InvalidArgument {
+            name: "y",
+            reason: format!("the model was fitted to {} points, got {}", self.nobs, y.len()),
+        })
     }
 
     /// The model with `params` run over `y`, its states kept; `what` names the step in the error
@@ -376,6 +401,7 @@ impl HoltWinters {
             sse: r.sse,
             nobs: y.len(),
             smoothed,
+            despiked: false,
             levels: r.levels,
             errors: r.errors,
             trends: r.trends,

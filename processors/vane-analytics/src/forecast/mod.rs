@@ -304,8 +304,9 @@ fn backtest_mae(y: &[f64], h: usize, forecast_from: impl Fn(usize, usize) -> Vec
 }
 
 /// Fits Holt-Winters (seasonal additive and multiplicative when a period is given, the additive
-/// one also with a smoothed initial season, and non-seasonal, all with damped additive trend)
-/// and the AIC-best ARIMA, then picks the served model by backtest error.
+/// one also with a smoothed initial season, and non-seasonal, all with damped additive trend;
+/// the additive and non-seasonal ones also despiked when the series has spikes) and the
+/// AIC-best ARIMA, then picks the served model by backtest error.
 pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
     let h = o.horizon.max(1);
     let mut models = Vec::new();
@@ -348,15 +349,28 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
     };
     // The additive seasonal fit (first in `specs`) seeds the multiplicative one.
     let mut additive: Option<HoltWinters> = None;
+    let mut linear = Vec::new();
     for spec in specs {
         match ets::fit_seeded(y, spec, additive.as_ref()) {
             Ok(m) => {
                 if spec.seasonal == Component::Additive {
                     additive = Some(m.clone());
                 }
+                if spec.is_linear() {
+                    linear.push(m.clone());
+                }
                 models.push(holt_winters(m));
             }
             Err(e) => failed.push((spec.name(), e)),
+        }
+    }
+    // The linear fits once more without their spikes, where they have any: one-off outliers
+    // otherwise pull the level up and come back with the season.
+    for m in &linear {
+        match m.despiked(y) {
+            Ok(Some(m)) => models.push(holt_winters(m)),
+            Ok(None) => {}
+            Err(e) => failed.push((format!("{} despiked", m.name()), e)),
         }
     }
     // The additive-season fit once more with its initial indices smoothed: the least-squares
