@@ -241,7 +241,15 @@ fn select_lag(x: &[f64], dx: &[f64], maxlag: usize, regression: Regression, meth
     let ntrend = regression.ntrend();
     // One QR of the largest design serves every nested candidate; fits[lag] uses the
     // deterministic terms, the level and `lag` lagged differences.
-    let fits = nested_ols(&full, &y, ntrend + 1)?;
+    let fits = match nested_ols(&full, &y, ntrend + 1) {
+        Ok(fits) => fits,
+        // The level does not vary over the rows the lags are compared on (the series ends flat
+        // for more than `n - maxlag` points): no lag can be told from another. statsmodels' fits
+        // there are rank-deficient with equal criteria and its choice falls on the smallest lag;
+        // the test itself then runs on all rows, where the level does vary.
+        Err(AnalyticsError::Singular { .. }) => return Ok(0),
+        Err(e) => return Err(e),
+    };
     let mut best = 0;
     match method {
         Autolag::Aic | Autolag::Bic => {
@@ -309,6 +317,23 @@ mod tests {
             ..AdfOptions::default()
         };
         assert!(matches!(adfuller(&x, &fixed), Err(AnalyticsError::Singular { .. })));
+    }
+
+    #[test]
+    fn a_series_that_ends_flat_is_tested_at_lag_zero_like_statsmodels() {
+        // Ten varying points, then 35 equal ones (a gauge that stopped moving): over the rows
+        // the lags are compared on, the level is constant. statsmodels 0.15.0 `adfuller(x)`
+        // still answers, at lag 0 on all 44 rows; these are its statistics.
+        let head = [5.0, 7.0, 6.0, 8.0, 7.0, 9.0, 8.0, 10.0, 9.0, 11.0];
+        let mut flat: Vec<f64> = head.iter().copied().chain(std::iter::repeat_n(11.0, 35)).collect();
+        let r = adfuller(&flat, &AdfOptions::default()).unwrap();
+        assert_eq!((r.usedlag, r.nobs), (0, 44));
+        assert!((r.statistic - -4.15084876315018).abs() < 1e-8 * 4.2, "{r:?}");
+        // The same with one last step: statsmodels -3.917871718314352.
+        *flat.last_mut().unwrap() = 12.0;
+        let r = adfuller(&flat, &AdfOptions::default()).unwrap();
+        assert_eq!(r.usedlag, 0);
+        assert!((r.statistic - -3.917871718314352).abs() < 1e-8 * 4.0, "{r:?}");
     }
 
     #[test]
