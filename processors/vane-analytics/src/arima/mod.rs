@@ -8,7 +8,7 @@
 //! Hannan-Rissanen starting values (one long autoregression per search gives the innovations for
 //! every order); that estimate starts the maximisation of the exact likelihood ([`exact`]), the
 //! estimator of statsmodels' `ARIMA`. A single-order [`fit`] also starts from the next lower
-//! order's fit with a near-cancelling common factor ([`starts`]), where the likelihood can have a
+//! order's fit with a near-cancelling common factor (`starts`), where the likelihood can have a
 //! far higher maximum. Both are restricted to stationary AR and invertible MA
 //! polynomials (checked by the step-down recursion). The order search compares orders by the
 //! CSS AIC and refines only the chosen one by exact likelihood (a Kalman pass per evaluation
@@ -85,7 +85,7 @@ fn difference(y: &[f64], d: usize) -> Vec<f64> {
 }
 
 /// Fits ARIMA with the given orders by exact maximum likelihood (from the CSS estimate, and from
-/// the next lower order's CSS fit with a near-cancelling common factor: [`Arima::exact`]).
+/// the next lower order's CSS fit with a near-cancelling common factor, `arima/starts.rs`).
 pub fn fit(y: &[f64], order: Order) -> Result<Arima> {
     let m = fit_with(y, order, None)?;
     let lower = starts::lower_order(order).and_then(|o| fit_with(y, o, None).ok());

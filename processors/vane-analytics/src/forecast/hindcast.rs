@@ -41,7 +41,7 @@ impl ForecastModel {
     }
 
     /// One-step errors of the fit and the sample index of the first one.
-    fn errors(&self) -> (&[f64], usize) {
+    pub(super) fn errors(&self) -> (&[f64], usize) {
         match &self.source {
             Source::HoltWinters(m) => (m.residuals(), 0),
             // Residual t belongs to observation t + d; the first p are the zeros CSS starts from.
@@ -90,7 +90,7 @@ impl ForecastModel {
         if self.innovations.is_empty() || h == 0 || len < 4 * (h + 2) {
             return Vec::new();
         }
-        let windows = AnalogueWindows::new(&self.history, h, lo, hi, self.anchored);
+        let windows = AnalogueWindows::new(&self.history, &self.anchors, h, lo, hi, self.anchored);
         let (start, stop) = (len / 2, len - h);
         let mut e = vec![0.0; h];
         let mut path = Vec::with_capacity(h);
@@ -128,6 +128,8 @@ impl ForecastModel {
 /// highest change within each window from the point before it.
 struct AnalogueWindows<'a> {
     history: &'a [f64],
+    /// The levels anchored changes are measured from (`history` when empty).
+    anchors: &'a [f64],
     h: usize,
     lo: f64,
     hi: f64,
@@ -138,13 +140,13 @@ struct AnalogueWindows<'a> {
 }
 
 impl<'a> AnalogueWindows<'a> {
-    fn new(history: &'a [f64], h: usize, lo: f64, hi: f64, anchored: bool) -> Self {
+    fn new(history: &'a [f64], anchors: &'a [f64], h: usize, lo: f64, hi: f64, anchored: bool) -> Self {
         let mut left = vec![0usize];
         let mut changes = Vec::new();
         for s in 1..history.len().saturating_sub(h) + 1 {
             let window = history.get(s..s + h).unwrap_or(&[]);
             if anchored {
-                let base = history.get(s - 1).copied().unwrap_or(0.0);
+                let base = anchors.get(s - 1).or(history.get(s - 1)).copied().unwrap_or(0.0);
                 let low = window.iter().fold(f64::INFINITY, |m, v| m.min(v - base));
                 let high = window.iter().fold(f64::NEG_INFINITY, |m, v| m.max(v - base));
                 changes.push((low, high));
@@ -155,6 +157,7 @@ impl<'a> AnalogueWindows<'a> {
         }
         Self {
             history,
+            anchors,
             h,
             lo,
             hi,
@@ -173,7 +176,11 @@ impl<'a> AnalogueWindows<'a> {
         if self.changes.is_empty() {
             return self.left.get(n).copied().unwrap_or(0) as f64 / n as f64;
         }
-        let last = t.checked_sub(1).and_then(|i| self.history.get(i)).copied().unwrap_or(0.0);
+        let last = t
+            .checked_sub(1)
+            .and_then(|i| self.anchors.get(i).or(self.history.get(i)))
+            .copied()
+            .unwrap_or(0.0);
         let mut hits = 0usize;
         for (low, high) in self.changes.iter().take(n) {
             hits += usize::from(last + low < self.lo || last + high > self.hi);

@@ -66,6 +66,9 @@ pub struct ForecastModel {
     history: Vec<f64>,
     /// Analogue windows are changes from the last value (a non-stationary series), not levels.
     anchored: bool,
+    /// For anchored analogues: `history` with its spikes replaced by their fitted values, the
+    /// levels the changes are measured from (empty: `history` itself).
+    anchors: Vec<f64>,
     source: Source,
     /// Simulated paths behind the intervals of a nonlinear model.
     interval_paths: usize,
@@ -123,6 +126,7 @@ impl ForecastModel {
             grid: Vec::new(),
             history: Vec::new(),
             anchored: false,
+            anchors: Vec::new(),
             source,
             interval_paths: INTERVAL_PATHS,
         }
@@ -147,6 +151,7 @@ impl ForecastModel {
             grid: Vec::new(),
             history: Vec::new(),
             anchored: false,
+            anchors: Vec::new(),
             source: Source::Arima(Box::new(m.clone())),
             interval_paths: INTERVAL_PATHS,
         }
@@ -458,6 +463,21 @@ mod tests {
         for p in m.bootstrap_paths(200, 9).iter().skip(1).step_by(2) {
             assert!((p[0] - (last + 1.0)).abs() <= 0.21, "{p:?} from {last}");
         }
+    }
+
+    #[test]
+    fn anchored_analogues_do_not_start_from_a_spike() {
+        // A noisy climb that ends on a spike: the changes go on from the level before it.
+        let mut y: Vec<f64> = (0..500).map(|t| t as f64 + (t as f64 * 1.7).sin() * 0.3).collect();
+        y[499] += 300.0;
+        let m = ForecastModel::from_arima(&arima::fit(&y, arima::Order { p: 0, d: 1, q: 0 }).unwrap(), 5)
+            .with_support_of(&y)
+            .anchored(true);
+        for p in m.bootstrap_paths(200, 9).iter().skip(1).step_by(2) {
+            assert!((p[0] - 500.0).abs() <= 2.0, "{p:?}");
+        }
+        // Unanchored, the levels are the series' own.
+        assert!(m.clone().anchored(false).anchors.is_empty());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! of the fitted series.
 
 use super::{ForecastModel, Paths};
+use crate::ets::spike_band;
 use crate::rng::Rng;
 
 /// One-step errors kept for the bootstrap: a week of 5-minute points. Recent errors describe
@@ -180,10 +181,16 @@ impl ForecastModel {
     }
 
     /// The `h`-point analogue path starting at `s >= 1` of `history`: the window itself, or for
-    /// an anchored model its changes from the point before, added to the last value.
+    /// an anchored model its changes from the point before, added to the last value (both levels
+    /// without spikes, [`Self::anchored`]).
     pub(super) fn analogue_path(&self, history: &[f64], s: usize, h: usize) -> Vec<f64> {
         let window = history.get(s..s + h).unwrap_or(&[]);
-        match (self.anchored, s.checked_sub(1).and_then(|b| history.get(b)), history.last()) {
+        let level = |i: usize| self.anchors.get(i).or(history.get(i)).copied();
+        match (
+            self.anchored,
+            s.checked_sub(1).and_then(level),
+            history.len().checked_sub(1).and_then(level),
+        ) {
             (true, Some(base), Some(last)) => window.iter().map(|v| last + (v - base)).collect(),
             _ => window.to_vec(),
         }
@@ -278,10 +285,38 @@ impl ForecastModel {
     }
 
     /// Makes the analogue paths changes from the last value rather than past levels: for a
-    /// series the ADF test finds non-stationary (ARIMA `d > 0`), past levels are no guide.
+    /// series the ADF test finds non-stationary (ARIMA `d > 0`), past levels are no guide. The
+    /// levels are taken without the series' spikes ([`Self::spike_free_history`]).
     pub fn anchored(mut self, yes: bool) -> Self {
         self.anchored = yes;
+        self.anchors = if yes { self.spike_free_history() } else { Vec::new() };
         self
+    }
+
+    /// The recorded history with every point the model's one-step error marks as a spike
+    /// ([`crate::ets::DESPIKE_THRESHOLD`]) replaced by its fitted value: the levels anchored
+    /// analogue changes are measured from. Anchored to a spike, every analogue path would start
+    /// out there and a range the series left for one point would look certain to be left again
+    /// (seen on ec2_disk_write_bytes_1ef3de, docs/analytics.md). Empty when nothing is a spike.
+    fn spike_free_history(&self) -> Vec<f64> {
+        let (errors, offset) = self.errors();
+        let (Some(first), Some((centre, limit))) = (self.end().checked_sub(self.history.len()), spike_band(errors)) else {
+            return Vec::new();
+        };
+        let mut spikes = 0usize;
+        let levels: Vec<f64> = self
+            .history
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match (first + i).checked_sub(offset).and_then(|j| errors.get(j)) {
+                Some(e) if (e - centre).abs() > limit => {
+                    spikes += 1;
+                    v - e
+                }
+                _ => *v,
+            })
+            .collect();
+        if spikes == 0 { Vec::new() } else { levels }
     }
 
     /// Records the floor and ceiling of the series the model was fitted to, for the bootstrap
