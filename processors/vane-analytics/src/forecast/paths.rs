@@ -286,7 +286,8 @@ impl ForecastModel {
 
     /// Makes the analogue paths changes from the last value rather than past levels: for a
     /// series the ADF test finds non-stationary (ARIMA `d > 0`), past levels are no guide. The
-    /// levels are taken without the series' spikes ([`Self::spike_free_history`]).
+    /// levels are taken without the series' spikes (points the despiking rule of
+    /// [`crate::ets::HoltWinters::despiked`] marks, replaced by their fitted values).
     pub fn anchored(mut self, yes: bool) -> Self {
         self.anchored = yes;
         self.anchors = if yes { self.spike_free_history() } else { Vec::new() };
