@@ -23,6 +23,7 @@ use crate::error::{AnalyticsError, Result, check_varying};
 use crate::optim::nelder_mead;
 
 mod css;
+mod despike;
 mod exact;
 mod starts;
 
@@ -59,6 +60,8 @@ pub struct Arima {
     /// Kalman predicted states of the differences (`max(p, q + 1)` per point, `len + 1` points)
     /// when fitted by exact likelihood, empty otherwise (forecasts then use the CSS recursion).
     states: Vec<f64>,
+    /// Fitted with the series' spikes replaced ([`Arima::despiked`]).
+    pub despiked: bool,
 }
 
 /// True when `1 - a_1 z - ... - a_k z^k` has all roots outside the unit circle.
@@ -191,6 +194,7 @@ fn fit_with(y: &[f64], order: Order, long: Option<&(Vec<f64>, usize)>) -> Result
         y: y.to_vec(),
         resid,
         states: Vec::new(),
+        despiked: false,
     })
 }
 
@@ -268,12 +272,18 @@ impl Arima {
             y: y.to_vec(),
             resid,
             states,
+            despiked: self.despiked,
         })
     }
 
     /// A short name such as `arima(1,1,1)`.
     pub fn name(&self) -> String {
-        format!("arima({},{},{})", self.order.p, self.order.d, self.order.q)
+        let Order { p, d, q } = self.order;
+        if self.despiked {
+            format!("arima({p},{d},{q},despiked)")
+        } else {
+            format!("arima({p},{d},{q})")
+        }
     }
 
     /// Residual variance `CSS / nobs`.

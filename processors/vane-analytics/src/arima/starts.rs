@@ -94,6 +94,7 @@ mod tests {
             y: Vec::new(),
             resid: Vec::new(),
             states: Vec::new(),
+            despiked: false,
         };
         let coefficients = with_common_factor(&lower, -0.99);
         // (1 - 0.45B)(1 + 0.99B) = 1 + 0.54B - 0.4455B^2 and (1 - 0.9B)(1 + 0.99B).
