@@ -11,7 +11,7 @@
 
 use super::Arima;
 use crate::error::Result;
-use crate::ets::spike_band;
+use crate::ets::{despike_points, spike_band};
 
 impl Arima {
     /// This model refitted (same order, exact likelihood from these coefficients) to its series
@@ -27,21 +27,8 @@ impl Arima {
         let Some((centre, limit)) = spike_band(self.resid.get(p..).unwrap_or(&[])) else {
             return Ok(None);
         };
-        let mut spikes = 0usize;
-        let cleaned: Vec<f64> = self
-            .y
-            .iter()
-            .enumerate()
-            .map(
-                |(t, v)| match t.checked_sub(d).filter(|j| *j >= p).and_then(|j| self.resid.get(j)) {
-                    Some(e) if (e - centre).abs() > limit => {
-                        spikes += 1;
-                        v - e
-                    }
-                    _ => *v,
-                },
-            )
-            .collect();
+        let error = |t: usize| t.checked_sub(d).filter(|j| *j >= p).and_then(|j| self.resid.get(j)).copied();
+        let (cleaned, spikes) = despike_points(&self.y, error, (centre, limit));
         if spikes == 0 {
             return Ok(None);
         }

@@ -37,6 +37,33 @@ pub(crate) fn spike_band(errors: &[f64]) -> Option<(f64, f64)> {
     (spread > 1e-9 * largest).then_some((centre, DESPIKE_THRESHOLD * 1.4826 * spread))
 }
 
+/// `values` with every point whose one-step error (`errors[i]`, `None` where there is none) lies
+/// outside `band` ([`spike_band`]) replaced by its fitted value `value - error`, and how many
+/// were. An error of the other sign right after a replaced one is the series coming back from
+/// the spike, which the model's one-step forecast did not expect because it had seen the spike:
+/// that point is kept, or the spike would only move one step on.
+pub(crate) fn despike_points(values: &[f64], errors: impl Fn(usize) -> Option<f64>, (centre, limit): (f64, f64)) -> (Vec<f64>, usize) {
+    let mut spikes = 0usize;
+    let mut last: Option<f64> = None;
+    let mut out = Vec::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        let spike = errors(i).map(|e| e - centre).filter(|d| d.abs() > limit);
+        let rebound = matches!((spike, last), (Some(d), Some(before)) if d * before < 0.0);
+        match spike {
+            Some(d) if !rebound => {
+                spikes += 1;
+                out.push(v - (d + centre));
+                last = Some(d);
+            }
+            _ => {
+                out.push(*v);
+                last = None;
+            }
+        }
+    }
+    (out, spikes)
+}
+
 /// Median of `v` (sorted in place); 0 when empty.
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -64,19 +91,7 @@ impl HoltWinters {
         let Some((centre, limit)) = spike_band(&self.errors) else {
             return Ok(None);
         };
-        let mut spikes = 0usize;
-        let cleaned: Vec<f64> = y
-            .iter()
-            .zip(&self.errors)
-            .map(|(v, e)| {
-                if (e - centre).abs() > limit {
-                    spikes += 1;
-                    v - e
-                } else {
-                    *v
-                }
-            })
-            .collect();
+        let (cleaned, spikes) = despike_points(y, |i| self.errors.get(i).copied(), (centre, limit));
         if spikes == 0 {
             return Ok(None);
         }
@@ -147,6 +162,25 @@ mod tests {
             // A refilter keeps the mark.
             assert!(robust.refilter(&y[24..], 24).unwrap().despiked);
         }
+    }
+
+    #[test]
+    fn a_spike_is_replaced_and_the_way_back_is_not_a_second_one() {
+        // A random walk's one-step errors are its steps: a spike shows as +S, then -S.
+        let y = [10.0, 10.5, 10.2, 60.4, 10.6, 10.9, 10.7];
+        let steps = |i: usize| (i > 0).then(|| y[i] - y[i - 1]);
+        let (cleaned, spikes) = despike_points(&y, steps, (0.0, 5.0));
+        assert_eq!(spikes, 1);
+        for (got, want) in cleaned.iter().zip([10.0, 10.5, 10.2, 10.2, 10.6, 10.9, 10.7]) {
+            assert!((got - want).abs() < 1e-12, "{cleaned:?}");
+        }
+        // A step that stays is replaced once: the next error is small.
+        let z = [10.0, 10.2, 50.0, 50.3, 50.1];
+        let (cleaned, spikes) = despike_points(&z, |i: usize| (i > 0).then(|| z[i] - z[i - 1]), (0.0, 5.0));
+        assert!(
+            spikes == 1 && (cleaned[2] - 10.2).abs() < 1e-12 && cleaned[3] == 50.3,
+            "{cleaned:?}"
+        );
     }
 
     #[test]

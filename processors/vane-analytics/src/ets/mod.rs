@@ -23,7 +23,7 @@ mod nonlinear;
 mod predict;
 
 pub use despike::DESPIKE_THRESHOLD;
-pub(crate) use despike::spike_band;
+pub(crate) use despike::{despike_points, spike_band};
 
 /// Form of the trend or seasonal component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

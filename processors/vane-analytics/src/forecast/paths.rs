@@ -3,7 +3,7 @@
 //! of the fitted series.
 
 use super::{ForecastModel, Paths};
-use crate::ets::spike_band;
+use crate::ets::{despike_points, spike_band};
 use crate::rng::Rng;
 
 /// One-step errors kept for the bootstrap: a week of 5-minute points. Recent errors describe
@@ -301,22 +301,11 @@ impl ForecastModel {
     /// (seen on ec2_disk_write_bytes_1ef3de, docs/analytics.md). Empty when nothing is a spike.
     fn spike_free_history(&self) -> Vec<f64> {
         let (errors, offset) = self.errors();
-        let (Some(first), Some((centre, limit))) = (self.end().checked_sub(self.history.len()), spike_band(errors)) else {
+        let (Some(first), Some(band)) = (self.end().checked_sub(self.history.len()), spike_band(errors)) else {
             return Vec::new();
         };
-        let mut spikes = 0usize;
-        let levels: Vec<f64> = self
-            .history
-            .iter()
-            .enumerate()
-            .map(|(i, v)| match (first + i).checked_sub(offset).and_then(|j| errors.get(j)) {
-                Some(e) if (e - centre).abs() > limit => {
-                    spikes += 1;
-                    v - e
-                }
-                _ => *v,
-            })
-            .collect();
+        let error = |i: usize| (first + i).checked_sub(offset).and_then(|j| errors.get(j)).copied();
+        let (levels, spikes) = despike_points(&self.history, error, band);
         if spikes == 0 { Vec::new() } else { levels }
     }
 
