@@ -17,6 +17,7 @@
 
 use super::{Component, HoltWinters, HwParams, linear};
 use crate::error::{AnalyticsError, Result};
+use crate::forecast::quantile_unsorted;
 
 /// How far from the median one-step error, in robust standard deviations (1.4826 times the
 /// median absolute deviation), an error marks its point as a spike. Five is far in the tail of
@@ -28,12 +29,12 @@ pub const DESPIKE_THRESHOLD: f64 = 5.0;
 /// point as a spike ([`DESPIKE_THRESHOLD`] robust standard deviations); `None` when the errors
 /// have no spread to measure spikes against (a constant or mostly exact fit).
 pub(crate) fn spike_band(errors: &[f64]) -> Option<(f64, f64)> {
-    let mut sorted: Vec<f64> = errors.iter().copied().filter(|e| e.is_finite()).collect();
-    let centre = median(&mut sorted);
-    let mut deviations: Vec<f64> = sorted.iter().map(|e| (e - centre).abs()).collect();
-    let spread = median(&mut deviations);
-    // Half the errors equal to rounding (an exact fit, or steps of one size): no spread.
-    let largest = sorted.iter().fold(0.0_f64, |m, e| m.max(e.abs()));
+    let mut finite: Vec<f64> = errors.iter().copied().filter(|e| e.is_finite()).collect();
+    let centre = quantile_unsorted(&mut finite, 0.5);
+    let mut deviations: Vec<f64> = finite.iter().map(|e| (e - centre).abs()).collect();
+    let spread = quantile_unsorted(&mut deviations, 0.5);
+    // Half the errors equal to rounding (an exact fit, or steps of one size), or none: no spread.
+    let largest = finite.iter().fold(0.0_f64, |m, e| m.max(e.abs()));
     (spread > 1e-9 * largest).then_some((centre, DESPIKE_THRESHOLD * 1.4826 * spread))
 }
 
@@ -62,16 +63,6 @@ pub(crate) fn despike_points(values: &[f64], errors: impl Fn(usize) -> Option<f6
         }
     }
     (out, spikes)
-}
-
-/// Median of `v` (sorted in place); 0 when empty.
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => v.get(n / 2).copied().unwrap_or(0.0),
-        n => (v.get(n / 2 - 1).copied().unwrap_or(0.0) + v.get(n / 2).copied().unwrap_or(0.0)) / 2.0,
-    }
 }
 
 impl HoltWinters {
