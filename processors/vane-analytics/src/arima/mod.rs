@@ -203,6 +203,16 @@ impl Arima {
     /// [`starts::lower_order`], also from that fit times a near-cancelling common factor on both
     /// sides ([`starts`]). `self` unchanged when the filter fails or no start is admissible.
     fn exact(self, lower: Option<&Arima>) -> Arima {
+        match self.exact_optimum(lower) {
+            Some(theta) => self.with_coefficients(&theta),
+            None => self,
+        }
+    }
+
+    /// The exact-likelihood optimum from these coefficients (and, given the fit of the order one
+    /// lower in p and q, from its common-factor starts): AR, MA, then the mean when `d == 0`.
+    /// `None` when no maximisation succeeds.
+    fn exact_optimum(&self, lower: Option<&Arima>) -> Option<Vec<f64>> {
         let Order { p, d, q } = self.order;
         let w = difference(&self.y, d);
         let with_mean = d == 0;
@@ -226,11 +236,16 @@ impl Arima {
                 extra.extend(exact::maximise(&w, &seed, p, q, with_mean, scale));
             }
         }
-        let Some((theta, _)) = starts::choose(from_css, extra) else {
-            return self;
-        };
-        let mean = if with_mean { theta[p + q] } else { 0.0 };
-        let (ar, ma) = (theta[..p].to_vec(), theta[p..p + q].to_vec());
+        starts::choose(from_css, extra).map(|(theta, _)| theta)
+    }
+
+    /// This model with the coefficients `theta` (as [`Arima::exact_optimum`] returns them), its
+    /// CSS residuals and the exact filter's states recomputed over its series.
+    fn with_coefficients(self, theta: &[f64]) -> Arima {
+        let Order { p, d, q } = self.order;
+        let w = difference(&self.y, d);
+        let mean = if d == 0 { theta.get(p + q).copied().unwrap_or(0.0) } else { 0.0 };
+        let (ar, ma) = (theta.get(..p).unwrap_or(&[]).to_vec(), theta.get(p..p + q).unwrap_or(&[]).to_vec());
         let (resid, css) = residuals(&w, mean, &ar, &ma);
         let states = exact::states(&w, mean, &ar, &ma).unwrap_or_default();
         Arima {
@@ -307,10 +322,12 @@ impl Arima {
     /// (Kalman) filter at the fitted coefficients: statsmodels' `resid[d:]` squared and summed,
     /// the in-sample SSE comparable with its fit. Unlike the `css` field it does not start from
     /// zero pre-sample errors, which matters when an MA root is near the unit circle. `None`
-    /// for a fit by conditional sum of squares only ([`fit_css`]).
+    /// for a fit by conditional sum of squares only ([`fit_css`]), and for a despiked one
+    /// ([`Arima::despiked`]), whose filter ran over the cleaned series and which has no
+    /// statsmodels counterpart (its errors against the raw series are in [`Arima::resid`]).
     pub fn innovation_sse(&self) -> Option<f64> {
         let r = self.order.p.max(self.order.q + 1);
-        if self.states.is_empty() || r == 0 {
+        if self.states.is_empty() || r == 0 || self.despiked {
             return None;
         }
         let w = difference(&self.y, self.order.d);

@@ -312,7 +312,9 @@ impl ForecastModel {
     /// Records the floor and ceiling of the series the model was fitted to, for the bootstrap
     /// paths: a minimum (maximum) the series sits on for at least 1 % of its points (and 3
     /// points), such as zero bytes written or a quantised CPU floor, is a bound the paths do not
-    /// cross. A minimum touched once is no bound.
+    /// cross. A minimum touched once is no bound. The history it records is also what
+    /// [`ForecastModel::anchored`] paths start from; their spike-free levels are rebuilt here, so
+    /// the two may be called in either order.
     pub fn with_support_of(mut self, y: &[f64]) -> Self {
         let needed = (y.len() / 100).max(3);
         let lo = y.iter().copied().fold(f64::INFINITY, f64::min);
@@ -349,6 +351,9 @@ impl ForecastModel {
                 self.innovations = rel;
                 self.relative = true;
             }
+        }
+        if self.anchored {
+            self.anchors = self.spike_free_history();
         }
         self
     }

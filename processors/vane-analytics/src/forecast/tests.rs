@@ -61,12 +61,14 @@ fn anchored_analogues_do_not_start_from_a_spike() {
     // A noisy climb that ends on a spike: the changes go on from the level before it.
     let mut y: Vec<f64> = (0..500).map(|t| t as f64 + (t as f64 * 1.7).sin() * 0.3).collect();
     y[499] += 300.0;
-    let m = ForecastModel::from_arima(&arima::fit(&y, arima::Order { p: 0, d: 1, q: 0 }).unwrap(), 5)
-        .with_support_of(&y)
-        .anchored(true);
+    let fitted = ForecastModel::from_arima(&arima::fit(&y, arima::Order { p: 0, d: 1, q: 0 }).unwrap(), 5);
+    let m = fitted.clone().with_support_of(&y).anchored(true);
     for p in m.bootstrap_paths(200, 9).iter().skip(1).step_by(2) {
         assert!((p[0] - 500.0).abs() <= 2.0, "{p:?}");
     }
+    // The order of the two calls does not matter.
+    let other_order = fitted.anchored(true).with_support_of(&y);
+    assert_eq!(other_order.bootstrap_paths(200, 9), m.bootstrap_paths(200, 9));
     // Unanchored, the levels are the series' own.
     assert!(m.clone().anchored(false).anchors.is_empty());
 }
