@@ -209,56 +209,6 @@ impl Arima {
         }
     }
 
-    /// The exact-likelihood optimum from these coefficients (and, given the fit of the order one
-    /// lower in p and q, from its common-factor starts): AR, MA, then the mean when `d == 0`.
-    /// `None` when no maximisation succeeds.
-    fn exact_optimum(&self, lower: Option<&Arima>) -> Option<Vec<f64>> {
-        let Order { p, d, q } = self.order;
-        let w = difference(&self.y, d);
-        let with_mean = d == 0;
-        let mut start = self.ar.clone();
-        start.extend_from_slice(&self.ma);
-        if with_mean {
-            start.push(self.mean);
-        }
-        let w_mean = w.iter().sum::<f64>() / w.len().max(1) as f64;
-        let scale = (w.iter().map(|v| (v - w_mean).powi(2)).sum::<f64>() / w.len().max(1) as f64)
-            .sqrt()
-            .max(1e-12);
-        let from_css = exact::maximise(&w, &start, p, q, with_mean, scale);
-        let mut extra = Vec::new();
-        if let Some(lower) = lower.filter(|l| Some(l.order) == starts::lower_order(self.order)) {
-            for c in starts::COMMON_FACTORS {
-                let mut seed = starts::with_common_factor(lower, c);
-                if with_mean {
-                    seed.push(self.mean);
-                }
-                extra.extend(exact::maximise(&w, &seed, p, q, with_mean, scale));
-            }
-        }
-        starts::choose(from_css, extra).map(|(theta, _)| theta)
-    }
-
-    /// This model with the coefficients `theta` (as [`Arima::exact_optimum`] returns them), its
-    /// CSS residuals and the exact filter's states recomputed over its series.
-    fn with_coefficients(self, theta: &[f64]) -> Arima {
-        let Order { p, d, q } = self.order;
-        let w = difference(&self.y, d);
-        let mean = if d == 0 { theta.get(p + q).copied().unwrap_or(0.0) } else { 0.0 };
-        let (ar, ma) = (theta.get(..p).unwrap_or(&[]).to_vec(), theta.get(p..p + q).unwrap_or(&[]).to_vec());
-        let (resid, css) = residuals(&w, mean, &ar, &ma);
-        let states = exact::states(&w, mean, &ar, &ma).unwrap_or_default();
-        Arima {
-            mean,
-            ar,
-            ma,
-            css,
-            resid,
-            states,
-            ..self
-        }
-    }
-
     /// The same coefficients run over `y` (a later window of the series): residuals and their
     /// sum of squares recomputed in one pass, no search.
     pub fn refilter(&self, y: &[f64]) -> Result<Arima> {

@@ -1,4 +1,5 @@
-//! Extra starting points for the exact ARIMA likelihood of a single order ([`super::fit`]).
+//! The maximisation of the exact ARIMA likelihood of a single order ([`super::fit`]) from the
+//! CSS estimate and from extra starting points.
 //!
 //! The likelihood of an ARMA(2,2) can have a much higher maximum on a ridge where an AR and an MA
 //! root almost cancel, out of reach of the Levenberg-Marquardt path from the CSS estimate. On
@@ -10,7 +11,8 @@
 //! they cost about 4 ms per search and changed no served forecast of the NAB backtest
 //! (docs/analytics.md).
 
-use super::{Arima, Order};
+use super::css::residuals;
+use super::{Arima, Order, difference, exact};
 
 /// The `c` of the common factor `1 - cB` (roots at `1 / c`, about 1.01 and -1.01: next to the
 /// unit circle at `B = 1` and at `B = -1`).
@@ -57,6 +59,58 @@ pub(super) fn choose(from_css: Option<(Vec<f64>, f64)>, extra: Vec<(Vec<f64>, f6
     let bar = from_css.as_ref().map_or(f64::INFINITY, |(_, v)| v * (1.0 - SECOND_OPTIMUM_MARGIN));
     let best_extra = extra.into_iter().filter(|(_, v)| *v < bar).min_by(|a, b| a.1.total_cmp(&b.1));
     best_extra.or(from_css)
+}
+
+impl Arima {
+    /// The exact-likelihood optimum from these coefficients (and, given the fit of the order one
+    /// lower in p and q, from its common-factor starts): AR, MA, then the mean when `d == 0`.
+    /// `None` when no maximisation succeeds.
+    pub(super) fn exact_optimum(&self, lower: Option<&Arima>) -> Option<Vec<f64>> {
+        let Order { p, d, q } = self.order;
+        let w = difference(&self.y, d);
+        let with_mean = d == 0;
+        let mut start = self.ar.clone();
+        start.extend_from_slice(&self.ma);
+        if with_mean {
+            start.push(self.mean);
+        }
+        let w_mean = w.iter().sum::<f64>() / w.len().max(1) as f64;
+        let scale = (w.iter().map(|v| (v - w_mean).powi(2)).sum::<f64>() / w.len().max(1) as f64)
+            .sqrt()
+            .max(1e-12);
+        let from_css = exact::maximise(&w, &start, p, q, with_mean, scale);
+        let mut extra = Vec::new();
+        if let Some(lower) = lower.filter(|l| Some(l.order) == lower_order(self.order)) {
+            for c in COMMON_FACTORS {
+                let mut seed = with_common_factor(lower, c);
+                if with_mean {
+                    seed.push(self.mean);
+                }
+                extra.extend(exact::maximise(&w, &seed, p, q, with_mean, scale));
+            }
+        }
+        choose(from_css, extra).map(|(theta, _)| theta)
+    }
+
+    /// This model with the coefficients `theta` (as [`Arima::exact_optimum`] returns them), its
+    /// CSS residuals and the exact filter's states recomputed over its series.
+    pub(super) fn with_coefficients(self, theta: &[f64]) -> Arima {
+        let Order { p, d, q } = self.order;
+        let w = difference(&self.y, d);
+        let mean = if d == 0 { theta.get(p + q).copied().unwrap_or(0.0) } else { 0.0 };
+        let (ar, ma) = (theta.get(..p).unwrap_or(&[]).to_vec(), theta.get(p..p + q).unwrap_or(&[]).to_vec());
+        let (resid, css) = residuals(&w, mean, &ar, &ma);
+        let states = exact::states(&w, mean, &ar, &ma).unwrap_or_default();
+        Arima {
+            mean,
+            ar,
+            ma,
+            css,
+            resid,
+            states,
+            ..self
+        }
+    }
 }
 
 #[cfg(test)]
