@@ -102,17 +102,33 @@ pub fn pacf(x: &[f64], nlags: Option<usize>) -> Result<Vec<f64>> {
         .enumerate()
         .map(|(k, s)| if k == 0 { s / n as f64 } else { s / (n - k) as f64 })
         .collect();
-    Ok(levinson_pacf(&r))
+    levinson_pacf(&r)
 }
 
+/// Relative prediction-error variance below which the series counts as predicted exactly by the
+/// lags so far (a strict alternation is, by one lag): the next partial autocorrelation would divide
+/// rounding noise by rounding noise. statsmodels returns whatever that gives (-1.3e9 for a
+/// 301-point alternation).
+const EXACT_PREDICTION: f64 = 1e-12;
+
 /// Levinson-Durbin recursion: the last AR coefficient of each order-k Yule-Walker solution.
-fn levinson_pacf(r: &[f64]) -> Vec<f64> {
+fn levinson_pacf(r: &[f64]) -> Result<Vec<f64>> {
     let m = r.len() - 1;
     let mut out = vec![1.0; m + 1];
     let mut phi = vec![0.0; m + 1];
     let mut prev = vec![0.0; m + 1];
     let mut v = r[0];
     for k in 1..=m {
+        if v.abs() <= EXACT_PREDICTION * r[0] {
+            return Err(AnalyticsError::Deterministic {
+                what: "pacf",
+                reason: format!(
+                    "its last {} value(s) predict each value exactly, so partial autocorrelations beyond lag {} are 0/0",
+                    k - 1,
+                    k - 1
+                ),
+            });
+        }
         let mut num = r[k];
         for j in 1..k {
             num -= prev[j] * r[k - j];
@@ -126,12 +142,22 @@ fn levinson_pacf(r: &[f64]) -> Vec<f64> {
         out[k] = kappa;
         prev[..=k].copy_from_slice(&phi[..=k]);
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exactly_predictable_series_has_no_pacf_beyond_its_lag() {
+        let x: Vec<f64> = (0..302).map(|t| if t % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        let err = pacf(&x, None).unwrap_err();
+        assert!(matches!(err, AnalyticsError::Deterministic { what: "pacf", .. }), "{err}");
+        assert!(err.to_string().contains("beyond lag 1"), "{err}");
+        // Asked for lag 1 only, it is defined: -1.
+        assert_eq!(pacf(&x, Some(1)).unwrap(), vec![1.0, -1.0]);
+    }
 
     #[test]
     fn default_lags_match_statsmodels() {

@@ -13,6 +13,11 @@ use crate::error::{AnalyticsError, Result, check_varying};
 use crate::linalg::{NestedFit, nested_ols, ols};
 use crate::mackinnon::{mackinnoncrit, mackinnonp};
 
+/// Sum of squared residuals, relative to the sum of squared differences, below which the test
+/// regression is taken to fit exactly: residuals about 1e-13 of the differences, which rounding
+/// alone (1e-16 each) does not reach and no measured series comes near.
+const EXACT_FIT: f64 = 1e-26;
+
 /// Deterministic terms of the test regression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Regression {
@@ -168,7 +173,15 @@ fn design(x: &[f64], dx: &[f64], lags: usize, rows: usize, regression: Regressio
     if prepend {
         cols.append(&mut trend);
     }
-    cols.push(x.iter().skip(start).take(rows).copied().collect());
+    let mut level: Vec<f64> = x.iter().skip(start).take(rows).copied().collect();
+    if regression.ntrend() >= 1 {
+        // With a constant in the regression, centring the lagged level changes no coefficient
+        // but the constant's, and keeps a level far from zero (a byte counter near 2^64, whose
+        // steps are at the 16th digit) from looking collinear with the constant.
+        let mean = level.iter().sum::<f64>() / rows.max(1) as f64;
+        level.iter_mut().for_each(|v| *v -= mean);
+    }
+    cols.push(level);
     for lag in 1..=lags {
         cols.push(dx.iter().skip(start - lag).take(rows).copied().collect());
     }
@@ -223,6 +236,19 @@ pub fn adfuller(x: &[f64], options: &AdfOptions) -> Result<AdfResult> {
     let (y, cols) = design(x, &dx, usedlag, rows, regression, false);
     let fit = ols(&cols, &y)?;
     let statistic = fit.tvalue(0);
+    // Residuals at rounding level: the regression explains every difference (an uptime counter's
+    // constant steps, a strict alternation). statsmodels then prints whatever huge number the
+    // rounding makes (-4e16 for +-1 alternating); vane says so instead.
+    let scale: f64 = y.iter().map(|v| v * v).sum();
+    if !statistic.is_finite() || fit.ssr <= EXACT_FIT * scale {
+        return Err(AnalyticsError::Deterministic {
+            what: "adf",
+            reason: format!(
+                "the test regression at lag {usedlag} fits every difference exactly (a straight line, a strict alternation \
+                 or another deterministic pattern), so its t statistic has no spread to be measured against"
+            ),
+        });
+    }
     let pvalue = mackinnonp(statistic, regression);
     let [one, five, ten] = mackinnoncrit(regression, rows);
     Ok(AdfResult {
@@ -302,14 +328,42 @@ mod tests {
     }
 
     #[test]
+    fn a_deterministic_series_has_no_statistic() {
+        // An uptime counter: every difference is the same, which the constant explains exactly.
+        let ramp: Vec<f64> = (0..200).map(|t| 15.0 * t as f64).collect();
+        for regression in [Regression::None, Regression::Constant] {
+            let opts = AdfOptions {
+                regression,
+                ..AdfOptions::default()
+            };
+            let err = adfuller(&ramp, &opts).unwrap_err();
+            assert!(
+                matches!(err, AnalyticsError::Deterministic { what: "adf", .. }),
+                "{regression:?}: {err}"
+            );
+        }
+        // With a trend term the lagged level is the trend itself: a singular regression.
+        let ct = AdfOptions {
+            regression: Regression::ConstantTrend,
+            ..AdfOptions::default()
+        };
+        assert!(matches!(adfuller(&ramp, &ct), Err(AnalyticsError::Singular { .. })));
+        // A little noise on it is a series again.
+        let mut r = crate::rng::Rng::new(3);
+        let noisy: Vec<f64> = ramp.iter().map(|v| v + r.normal()).collect();
+        assert!(adfuller(&noisy, &AdfOptions::default()).unwrap().statistic.is_finite());
+    }
+
+    #[test]
     fn autolag_skips_lags_whose_regressors_repeat_earlier_ones() {
         // A series that alternates: the first lagged difference is a combination of the level
         // and the constant, so every lag from 1 on is singular; lag 0 is still a valid test.
         let x: Vec<f64> = (0..43).map(|t| (t % 2) as f64).collect();
-        let r = adfuller(&x, &AdfOptions::default()).unwrap();
-        assert_eq!(r.usedlag, 0);
-        // Lag 0 fits exactly (each step undoes the last): as stationary as a series can be.
-        assert!(r.statistic < -10.0 && r.stationary, "{r:?}");
+        // Lag 0 fits exactly (each step undoes the last): no statistic, and the error says
+        // where the search landed. statsmodels prints a rounding artefact there (-4e16).
+        let err = adfuller(&x, &AdfOptions::default()).unwrap_err();
+        assert!(matches!(err, AnalyticsError::Deterministic { what: "adf", .. }), "{err}");
+        assert!(err.to_string().contains("at lag 0"), "{err}");
         // A fixed lag that is singular is still an error.
         let fixed = AdfOptions {
             maxlag: Some(3),

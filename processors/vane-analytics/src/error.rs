@@ -80,6 +80,15 @@ pub enum AnalyticsError {
         /// Which computation met the singular system.
         what: &'static str,
     },
+    /// The series follows a deterministic pattern exactly (a straight line, a strict alternation),
+    /// so a statistic that divides by its unexplained variance is undefined.
+    #[error("{what} is undefined for this series: {reason}")]
+    Deterministic {
+        /// Which computation (`"adf"`, `"pacf"`).
+        what: &'static str,
+        /// What the series does and why that leaves the statistic undefined.
+        reason: String,
+    },
 }
 
 /// Result alias used throughout the crate.

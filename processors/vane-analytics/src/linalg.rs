@@ -80,11 +80,14 @@ fn householder_leading(x: &[Vec<f64>], y: &[f64]) -> Result<Qr> {
     let mut a: Vec<Vec<f64>> = x.to_vec();
     let mut qty = y.to_vec();
     let mut rdiag = vec![0.0; k];
-    // Largest column norm of the design, to detect columns that QR reduces to rounding noise.
-    let scale = x.iter().map(|c| c.iter().map(|v| v * v).sum::<f64>()).fold(0.0, f64::max);
+    // Each column's own length, to detect a column that QR reduces to rounding noise: what is
+    // left of it after the columns before it are projected out, relative to itself. Measured
+    // against the largest column instead, a level of 1e12 bytes made the constant look like
+    // noise, and a series of 1e-12 beside a squared trend of 1e10 was all noise.
+    let own: Vec<f64> = x.iter().map(|c| dot(c, c)).collect();
     for j in 0..k {
         let norm = dot(&a[j][j..], &a[j][j..]).sqrt();
-        if norm == 0.0 || norm * norm <= 1e-28 * scale {
+        if norm == 0.0 || norm * norm <= 1e-28 * own[j] {
             rdiag.truncate(j);
             break;
         }

@@ -1,0 +1,194 @@
+//! Robustness: the whole analysis (`vane analyze`'s work) over many generated series of the
+//! shapes real metrics take and of shapes that break numerical code (constant stretches, floors,
+//! quantised values, spikes, huge and tiny scales, exponential growth, short series), each with
+//! randomly chosen options. Whatever the input, the analysis must not panic, every number it
+//! reports must be finite (serde would print a NaN as `null`, indistinguishable from "undefined"),
+//! intervals must contain their point forecasts, probabilities must lie in [0, 1], and a section
+//! left out must say why in `missing`.
+
+// Test helpers may index and unwrap: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use vane_analytics::adf::{Autolag, Regression};
+use vane_analytics::rng::Rng;
+use vane_analytics::{AnalyzeOptions, Range, Report, Series, analyze};
+
+/// Number of generated cases (each analysed with its own options) and the generator's seed;
+/// `VANE_ROBUSTNESS_CASES` and `VANE_ROBUSTNESS_SEED` override them for a longer search.
+const CASES: u64 = 400;
+const SEED: u64 = 2026;
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The shapes; `generate` makes `n` points of shape `kind`.
+const KINDS: usize = 20;
+
+fn generate(kind: usize, n: usize, r: &mut Rng) -> Vec<f64> {
+    let t = |i: usize| i as f64;
+    match kind {
+        // White noise and a random walk.
+        0 => (0..n).map(|_| r.normal()).collect(),
+        1 => (0..n)
+            .scan(0.0, |s, _| {
+                *s += r.normal();
+                Some(*s)
+            })
+            .collect(),
+        // Constant, and constant with one blip.
+        2 => vec![42.0; n],
+        3 => (0..n).map(|i| if i == n / 2 { 43.0 } else { 42.0 }).collect(),
+        // Quantised CPU: two values.
+        4 => (0..n).map(|_| if r.uniform() < 0.8 { 0.066 } else { 0.132 }).collect(),
+        // Byte counters at 1e12 and ratios at 1e-12.
+        5 => (0..n).map(|i| 1e12 + 1e9 * (r.normal() + (t(i) / 7.0).sin())).collect(),
+        6 => (0..n).map(|i| 1e-12 * (2.0 + r.normal() * 0.1 + (t(i) / 5.0).cos())).collect(),
+        // A falling negative trend, and exponential growth.
+        7 => (0..n).map(|i| -0.5 * t(i) + r.normal()).collect(),
+        8 => (0..n).map(|i| 1.02_f64.powf(t(i)) * (1.0 + 0.01 * r.normal())).collect(),
+        // A zero floor with sparse large spikes (disk writes).
+        9 => (0..n).map(|_| if r.uniform() < 0.03 { 1e6 * r.uniform() } else { 0.0 }).collect(),
+        // A season of 24 with noise, and a season of 24 that is multiplicative and positive.
+        10 => (0..n)
+            .map(|i| (t(i) * std::f64::consts::TAU / 24.0).sin() * 5.0 + r.normal())
+            .collect(),
+        11 => (0..n)
+            .map(|i| (10.0 + 0.05 * t(i)) * (1.5 + (t(i) * std::f64::consts::TAU / 24.0).sin()) + r.uniform())
+            .collect(),
+        // Alternating +-1, a level shift half way, counts that are mostly zero.
+        12 => (0..n).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect(),
+        13 => (0..n).map(|i| if i < n / 2 { 10.0 } else { 1000.0 } + r.normal()).collect(),
+        14 => (0..n).map(|_| if r.uniform() < 0.1 { 1.0 } else { 0.0 }).collect(),
+        // Counters: a perfect ramp (uptime, +300 every step), one with resets, and a square wave.
+        15 => (0..n).map(|i| 300.0 * t(i)).collect(),
+        16 => (0..n).map(|i| ((i % 97) * 15) as f64).collect(),
+        17 => (0..n).map(|i| if (i / 5) % 2 == 0 { 3.0 } else { 7.0 }).collect(),
+        // A 64-bit byte counter near its top, where f64 steps are 2048 apart.
+        18 => (0..n).map(|i| 1.8e19 + 5e3 * t(i) + 1e4 * r.uniform()).collect(),
+        // A series that ends flat after noise (the ADF case seen on a live metric).
+        _ => (0..n).map(|i| if i < n * 2 / 3 { 5e9 + 1e7 * r.normal() } else { 5e9 }).collect(),
+    }
+}
+
+fn options(y: &[f64], r: &mut Rng) -> AnalyzeOptions {
+    let pick = |r: &mut Rng, k: usize| (r.next_u64() % k as u64) as usize;
+    let mut o = AnalyzeOptions {
+        horizon: 1 + pick(r, 30),
+        period: if r.uniform() < 0.5 { None } else { Some(2 + pick(r, 40)) },
+        autolag: [Autolag::Aic, Autolag::Bic, Autolag::TStat, Autolag::Fixed][pick(r, 4)],
+        regression: [
+            Regression::None,
+            Regression::Constant,
+            Regression::ConstantTrend,
+            Regression::ConstantTrendSquared,
+        ][pick(r, 4)],
+        paths: 2_000,
+        ..AnalyzeOptions::default()
+    };
+    if r.uniform() < 0.3 {
+        o.maxlag = Some(pick(r, 20));
+    }
+    // A range around the series' own spread, sometimes one-sided.
+    let mut sorted = y.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q) as usize];
+    o.range = match pick(r, 4) {
+        0 => None,
+        1 => Some(Range {
+            min: Some(at(0.05)),
+            max: Some(at(0.95)),
+        }),
+        2 => Some(Range {
+            min: None,
+            max: Some(at(0.99)),
+        }),
+        _ => Some(Range {
+            min: Some(at(0.5)),
+            max: None,
+        }),
+    };
+    o
+}
+
+/// Every property the report must have, whatever the input: the ones it lacks, described.
+fn problems(report: &Report, options: &AnalyzeOptions) -> Vec<String> {
+    let mut out = Vec::new();
+    let text = format!("{report:?}");
+    for bad in ["NaN", "inf"] {
+        if let Some(at) = text.find(bad) {
+            let from = text.floor_char_boundary(at.saturating_sub(120));
+            out.push(format!("non-finite number: ...{}", &text[from..at + bad.len()]));
+        }
+    }
+    for f in report.forecast.iter().chain(&report.forecasts) {
+        if f.mean.len() != options.horizon {
+            out.push(format!("{}: {} points for horizon {}", f.model, f.mean.len(), options.horizon));
+        }
+        for ((lo, m), hi) in f.lower.iter().zip(&f.mean).zip(&f.upper) {
+            let slack = 1e-9 * m.abs().max(1.0);
+            if !(*lo <= m + slack && *m <= hi + slack) {
+                out.push(format!("{}: interval {lo} {m} {hi}", f.model));
+            }
+        }
+    }
+    if let Some(v) = &report.violation
+        && !(0.0..=1.0).contains(&v.probability)
+    {
+        out.push(format!("probability {}", v.probability));
+    }
+    let said = |name: &str| report.missing.0.iter().any(|(k, why)| k == name && !why.is_empty());
+    for (name, present) in [
+        ("adf", report.adf.is_some()),
+        ("hp", report.hp.is_some()),
+        ("acf", report.acf.is_some()),
+        ("pacf", report.pacf.is_some()),
+        ("decomposition", report.decomposition.is_some()),
+        ("stl", report.stl.is_some()),
+        ("forecast", report.forecast.is_some()),
+        ("violation", report.violation.is_some() || options.range.is_none()),
+    ] {
+        if !present && !said(name) {
+            out.push(format!("{name} is missing without a reason"));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_analysis_survives_every_shape_of_series() {
+    let mut r = Rng::new(setting("VANE_ROBUSTNESS_SEED", SEED));
+    let mut failures = Vec::new();
+    for case in 0..setting("VANE_ROBUSTNESS_CASES", CASES) {
+        let kind = (case as usize) % KINDS;
+        // Mostly a few hundred points; every fifth case short (2 to 40 points).
+        let n = if case % 5 == 4 {
+            2 + (r.next_u64() % 39) as usize
+        } else {
+            100 + (r.next_u64() % 500) as usize
+        };
+        let y = generate(kind, n, &mut r);
+        let o = options(&y, &mut r);
+        let timestamps = (0..n as i64).map(|i| 1_700_000_000 + 300 * i).collect();
+        let series = Series::new(timestamps, y).unwrap();
+        let report = analyze(&series, &o, &mut || 0.0);
+        let mut found = problems(&report, &o);
+        // A hundred points of anything but a constant are enough for a forecast, and a forecast
+        // with a range gives a probability: the analysis does not give up on odd shapes.
+        if n >= 100 && kind != 2 {
+            if report.forecast.is_none() {
+                found.push(format!("no forecast: {:?}", report.missing));
+            }
+            if o.range.is_some() && report.violation.is_none() {
+                found.push(format!("no violation probability: {:?}", report.missing));
+            }
+        }
+        for p in found {
+            failures.push(format!(
+                "case {case} (kind {kind}, n {n}, period {:?}, horizon {}, {:?}/{:?}, range {:?}): {p}",
+                o.period, o.horizon, o.regression, o.autolag, o.range
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+}
