@@ -25,6 +25,7 @@ pub mod report;
 pub mod rng;
 pub mod series;
 pub mod stl;
+pub mod synthetic;
 pub mod violation;
 
 pub use error::{AnalyticsError, Result};

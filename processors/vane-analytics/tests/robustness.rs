@@ -11,6 +11,7 @@
 
 use vane_analytics::adf::{Autolag, Regression};
 use vane_analytics::rng::Rng;
+use vane_analytics::synthetic::{SHAPES, generate};
 use vane_analytics::{AnalyzeOptions, Range, Report, Series, analyze};
 
 /// Number of generated cases (each analysed with its own options) and the generator's seed;
@@ -20,55 +21,6 @@ const SEED: u64 = 2026;
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// The shapes; `generate` makes `n` points of shape `kind`.
-const KINDS: usize = 20;
-
-fn generate(kind: usize, n: usize, r: &mut Rng) -> Vec<f64> {
-    let t = |i: usize| i as f64;
-    match kind {
-        // White noise and a random walk.
-        0 => (0..n).map(|_| r.normal()).collect(),
-        1 => (0..n)
-            .scan(0.0, |s, _| {
-                *s += r.normal();
-                Some(*s)
-            })
-            .collect(),
-        // Constant, and constant with one blip.
-        2 => vec![42.0; n],
-        3 => (0..n).map(|i| if i == n / 2 { 43.0 } else { 42.0 }).collect(),
-        // Quantised CPU: two values.
-        4 => (0..n).map(|_| if r.uniform() < 0.8 { 0.066 } else { 0.132 }).collect(),
-        // Byte counters at 1e12 and ratios at 1e-12.
-        5 => (0..n).map(|i| 1e12 + 1e9 * (r.normal() + (t(i) / 7.0).sin())).collect(),
-        6 => (0..n).map(|i| 1e-12 * (2.0 + r.normal() * 0.1 + (t(i) / 5.0).cos())).collect(),
-        // A falling negative trend, and exponential growth.
-        7 => (0..n).map(|i| -0.5 * t(i) + r.normal()).collect(),
-        8 => (0..n).map(|i| 1.02_f64.powf(t(i)) * (1.0 + 0.01 * r.normal())).collect(),
-        // A zero floor with sparse large spikes (disk writes).
-        9 => (0..n).map(|_| if r.uniform() < 0.03 { 1e6 * r.uniform() } else { 0.0 }).collect(),
-        // A season of 24 with noise, and a season of 24 that is multiplicative and positive.
-        10 => (0..n)
-            .map(|i| (t(i) * std::f64::consts::TAU / 24.0).sin() * 5.0 + r.normal())
-            .collect(),
-        11 => (0..n)
-            .map(|i| (10.0 + 0.05 * t(i)) * (1.5 + (t(i) * std::f64::consts::TAU / 24.0).sin()) + r.uniform())
-            .collect(),
-        // Alternating +-1, a level shift half way, counts that are mostly zero.
-        12 => (0..n).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect(),
-        13 => (0..n).map(|i| if i < n / 2 { 10.0 } else { 1000.0 } + r.normal()).collect(),
-        14 => (0..n).map(|_| if r.uniform() < 0.1 { 1.0 } else { 0.0 }).collect(),
-        // Counters: a perfect ramp (uptime, +300 every step), one with resets, and a square wave.
-        15 => (0..n).map(|i| 300.0 * t(i)).collect(),
-        16 => (0..n).map(|i| ((i % 97) * 15) as f64).collect(),
-        17 => (0..n).map(|i| if (i / 5) % 2 == 0 { 3.0 } else { 7.0 }).collect(),
-        // A 64-bit byte counter near its top, where f64 steps are 2048 apart.
-        18 => (0..n).map(|i| 1.8e19 + 5e3 * t(i) + 1e4 * r.uniform()).collect(),
-        // A series that ends flat after noise (the ADF case seen on a live metric).
-        _ => (0..n).map(|i| if i < n * 2 / 3 { 5e9 + 1e7 * r.normal() } else { 5e9 }).collect(),
-    }
 }
 
 fn options(y: &[f64], r: &mut Rng) -> AnalyzeOptions {
@@ -160,16 +112,29 @@ fn the_analysis_survives_every_shape_of_series() {
     let mut r = Rng::new(setting("VANE_ROBUSTNESS_SEED", SEED));
     let mut failures = Vec::new();
     for case in 0..setting("VANE_ROBUSTNESS_CASES", CASES) {
-        let kind = (case as usize) % KINDS;
-        // Mostly a few hundred points; every fifth case short (2 to 40 points).
-        let n = if case % 5 == 4 {
-            2 + (r.next_u64() % 39) as usize
-        } else {
-            100 + (r.next_u64() % 500) as usize
+        let kind = (case as usize) % SHAPES;
+        // Mostly a few hundred points; every fifth case short (2 to 40 points), every
+        // twentieth long (1,000 to 3,000, daily seasons of 288 possible).
+        let n = match case % 20 {
+            19 => 1_000 + (r.next_u64() % 2_000) as usize,
+            c if c % 5 == 4 => 2 + (r.next_u64() % 39) as usize,
+            _ => 100 + (r.next_u64() % 500) as usize,
         };
         let y = generate(kind, n, &mut r);
         let o = options(&y, &mut r);
-        let timestamps = (0..n as i64).map(|i| 1_700_000_000 + 300 * i).collect();
+        // Every third series is scraped irregularly: repeated timestamps and gaps of a day.
+        let irregular = case % 3 == 0;
+        let timestamps = (0..n)
+            .scan(1_700_000_000_i64, |t, _| {
+                let step = match r.uniform() {
+                    u if irregular && u < 0.05 => 0,
+                    u if irregular && u < 0.07 => 86_400,
+                    _ => 300,
+                };
+                *t += step;
+                Some(*t)
+            })
+            .collect();
         let series = Series::new(timestamps, y).unwrap();
         let report = analyze(&series, &o, &mut || 0.0);
         let mut found = problems(&report, &o);
