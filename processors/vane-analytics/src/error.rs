@@ -32,6 +32,14 @@ pub enum AnalyticsError {
         /// The offending value.
         value: f64,
     },
+    /// A value so large that its square overflows (sums of squares are everywhere).
+    #[error("value at index {index} ({value:e}) is beyond ±1e150, where sums of squares overflow; rescale the series (other units)")]
+    TooLarge {
+        /// Zero-based position of the value.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
     /// A timestamp is smaller than the one before it.
     #[error("timestamp at index {index} ({timestamp}) is before the previous one ({previous})")]
     DecreasingTimestamp {
@@ -94,7 +102,11 @@ pub enum AnalyticsError {
 /// Result alias used throughout the crate.
 pub type Result<T> = std::result::Result<T, AnalyticsError>;
 
-/// Checks that `values` is non-empty and finite.
+/// Largest magnitude a value may have: its square, summed over a million points, stays finite.
+/// Metrics are far below (a 64-bit counter is 1.8e19).
+pub const MAX_MAGNITUDE: f64 = 1e150;
+
+/// Checks that `values` is non-empty, finite and within [`MAX_MAGNITUDE`].
 pub(crate) fn check_finite(values: &[f64]) -> Result<()> {
     if values.is_empty() {
         return Err(AnalyticsError::Empty);
@@ -102,6 +114,9 @@ pub(crate) fn check_finite(values: &[f64]) -> Result<()> {
     for (index, &value) in values.iter().enumerate() {
         if !value.is_finite() {
             return Err(AnalyticsError::NonFinite { index, value });
+        }
+        if value.abs() > MAX_MAGNITUDE {
+            return Err(AnalyticsError::TooLarge { index, value });
         }
     }
     Ok(())

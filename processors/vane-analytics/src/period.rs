@@ -80,7 +80,7 @@ pub fn detect_period_with_interval(x: &[f64], interval_secs: Option<i64>) -> Opt
 pub fn median_interval(timestamps: &[i64]) -> Option<i64> {
     let mut d: Vec<i64> = timestamps
         .windows(2)
-        .filter_map(|w| Some(w.get(1)? - w.first()?))
+        .filter_map(|w| w.get(1)?.checked_sub(*w.first()?))
         .filter(|d| *d > 0)
         .collect();
     if d.is_empty() {

@@ -5,7 +5,7 @@
 //! daylight-saving hour); a timestamp smaller than its predecessor is an error. Parsing is pure:
 //! it works over a `&str` the caller has already read.
 
-use crate::error::{AnalyticsError, Result};
+use crate::error::{AnalyticsError, MAX_MAGNITUDE, Result};
 
 /// A validated time series: same lengths, finite values, non-decreasing timestamps.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,27 +80,49 @@ pub fn parse_csv(text: &str) -> Result<Series> {
         if line.is_empty() {
             continue;
         }
-        if !saw_header {
-            saw_header = true;
-            continue;
-        }
-        let mut fields = line.split(',');
+        let mut fields = line.split(',').map(unquote);
         let (Some(ts), Some(val)) = (fields.next(), fields.next()) else {
+            if !saw_header {
+                saw_header = true;
+                continue;
+            }
             return Err(AnalyticsError::Csv {
                 line: line_no,
                 reason: "expected two fields: timestamp,value".to_string(),
             });
         };
-        let ts = unquote(ts);
-        let val = unquote(val);
-        let timestamp = parse_timestamp(ts).ok_or_else(|| AnalyticsError::Csv {
+        let timestamp = parse_timestamp(ts);
+        let value = val.parse::<f64>().ok();
+        if !saw_header {
+            saw_header = true;
+            if timestamp.is_some() && value.is_some() {
+                return Err(AnalyticsError::Csv {
+                    line: line_no,
+                    reason: format!("expected a header line such as \"timestamp,value\" first, found data ({line:?}); add the header"),
+                });
+            }
+            continue;
+        }
+        let timestamp = timestamp.ok_or_else(|| AnalyticsError::Csv {
             line: line_no,
             reason: format!("cannot parse timestamp {ts:?}"),
         })?;
-        let value: f64 = val.parse().map_err(|_| AnalyticsError::Csv {
+        let value = value.ok_or_else(|| AnalyticsError::Csv {
             line: line_no,
             reason: format!("cannot parse value {val:?}"),
         })?;
+        if let Some(previous) = timestamps.last().filter(|p| **p > timestamp) {
+            return Err(AnalyticsError::Csv {
+                line: line_no,
+                reason: format!("timestamp {ts:?} is before the previous line's ({previous} s); sort the file by time"),
+            });
+        }
+        if !value.is_finite() || value.abs() > MAX_MAGNITUDE {
+            return Err(AnalyticsError::Csv {
+                line: line_no,
+                reason: format!("value {val:?} is not a finite number within ±1e150"),
+            });
+        }
         timestamps.push(timestamp);
         values.push(value);
     }
@@ -245,9 +267,11 @@ mod tests {
     fn csv_keeps_equal_timestamps_and_rejects_decreasing() {
         let ok = parse_csv("timestamp,value\n2014-01-01 00:00:00,1\n2014-01-01 00:00:00,2\n");
         assert_eq!(ok.map(|s| s.len()), Ok(2));
-        let bad = parse_csv("timestamp,value\n10,1\n9,2\n");
+        // The file's line, for a reader to fix; a series built in code says its index.
+        let bad = parse_csv("timestamp,value\n10,1\n9,2\n").unwrap_err().to_string();
+        assert!(bad.starts_with("csv line 3") && bad.contains("sort the file"), "{bad}");
         assert_eq!(
-            bad,
+            Series::new(vec![10, 9], vec![1.0, 2.0]),
             Err(AnalyticsError::DecreasingTimestamp {
                 index: 1,
                 timestamp: 9,
@@ -261,7 +285,12 @@ mod tests {
         let err = parse_csv("timestamp,value\n10,abc\n").err();
         assert!(matches!(err, Some(AnalyticsError::Csv { line: 2, .. })));
         let err = parse_csv("timestamp,value\n10,1\n11,NaN\n").err();
-        assert!(matches!(err, Some(AnalyticsError::NonFinite { index: 1, .. })));
+        assert!(matches!(err, Some(AnalyticsError::Csv { line: 3, .. })), "{err:?}");
+        let err = parse_csv("timestamp,value\n10,1\n\n11,-1e300\n").unwrap_err().to_string();
+        assert!(err.starts_with("csv line 4") && err.contains("1e150"), "{err}");
+        // A file without its header would lose its first point: said, not skipped.
+        let err = parse_csv("10,1\n11,2\n").unwrap_err().to_string();
+        assert!(err.starts_with("csv line 1") && err.contains("header"), "{err}");
         assert_eq!(parse_csv("timestamp,value\n"), Err(AnalyticsError::Empty));
         assert_eq!(
             parse_csv(""),

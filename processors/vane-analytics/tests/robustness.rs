@@ -157,3 +157,83 @@ fn the_analysis_survives_every_shape_of_series() {
     }
     assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// A valid export, then mangled: any text must give a series or an error naming its line, never a
+/// panic, and a series it gives must analyse.
+#[test]
+fn any_csv_text_parses_or_says_which_line_is_wrong() {
+    let mut r = Rng::new(setting("VANE_ROBUSTNESS_SEED", SEED));
+    let pick = |r: &mut Rng, k: usize| (r.next_u64() % k as u64) as usize;
+    let odd_fields = [
+        "",
+        " ",
+        "\"",
+        "\"\"",
+        "NaN",
+        "inf",
+        "-inf",
+        "1e400",
+        "-0",
+        "0x10",
+        "1,5",
+        "１",
+        "é",
+        "\u{feff}",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "99999999999999999999",
+        "1700000000.5",
+        "-1e300",
+        "2026-02-29 00:00:00",
+        "2024-02-29T23:59:60Z",
+        "2026-13-01 00:00:00",
+        "2026-11-22T10:00:00+99:99",
+        "2026-11-22T10:00:00.",
+        "2026-11-22T10:00:00.123-05:30",
+        "1e-320",
+    ];
+    let mut failures = Vec::new();
+    for case in 0..setting("VANE_ROBUSTNESS_CASES", CASES) {
+        let mut lines: Vec<String> = vec!["timestamp,value".into()];
+        lines.extend((0..60).map(|i| format!("{},{}", 1_700_000_000 + 60 * i, (i % 7) as f64 * 1.5)));
+        for _ in 0..1 + pick(&mut r, 4) {
+            let at = pick(&mut r, lines.len());
+            let field = odd_fields[pick(&mut r, odd_fields.len())];
+            match pick(&mut r, 7) {
+                0 => lines[at] = format!("{field},1.0"),
+                1 => lines[at] = format!("{},{field}", 1_700_000_000 + 60 * at),
+                2 => lines[at].push_str(&format!(",{field}")),
+                3 => lines[at] = field.to_string(),
+                4 => {
+                    let cut = lines[at].floor_char_boundary(pick(&mut r, lines[at].len() + 1));
+                    lines[at].truncate(cut);
+                }
+                5 => {
+                    let other = pick(&mut r, lines.len());
+                    lines.swap(at, other);
+                }
+                _ => lines.insert(at, String::new()),
+            }
+        }
+        let eol = if case % 2 == 0 { "\n" } else { "\r\n" };
+        let text = lines.join(eol);
+        match vane_analytics::parse_csv(&text) {
+            Ok(series) => {
+                let o = AnalyzeOptions {
+                    paths: 500,
+                    ..AnalyzeOptions::default()
+                };
+                for p in problems(&analyze(&series, &o, &mut || 0.0), &o) {
+                    failures.push(format!("case {case}: {p}\n{text}"));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                if !message.starts_with("csv line ") && message != "series is empty" {
+                    failures.push(format!("case {case}: error without a line: {message}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+}
