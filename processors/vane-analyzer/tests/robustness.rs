@@ -9,10 +9,9 @@
 // Test helpers may index and unwrap: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use vane_analytics::AnalyzeOptions;
 use vane_analytics::rng::Rng;
 use vane_analytics::synthetic::{SHAPES, generate};
-use vane_analyzer::{CachedModel, Job, JobSettings, RangeCheck, run_job};
+use vane_analyzer::{AnalyzerConfig, CachedModel, Job, JobSettings, RangeCheck, run_job};
 use vane_core::{Labels, SeriesId};
 use vane_events::{Codec, SeriesAnalysisEvent};
 
@@ -22,16 +21,12 @@ const WINDOW: usize = 720;
 const ANALYSES: usize = 8;
 const MOVE: usize = 5;
 
+/// The worker's defaults, with fewer simulated paths.
 fn settings() -> JobSettings {
     JobSettings {
-        options: AnalyzeOptions {
-            stl: false,
-            ..AnalyzeOptions::default()
-        },
-        horizon_ms: 600_000,
-        max_horizon: 120,
         interval_paths: 500,
         violation_paths: 1000,
+        ..AnalyzerConfig::default().job
     }
 }
 
