@@ -23,7 +23,6 @@ use vane_analytics::arima::{self, Order};
 use vane_analytics::ets::{self, Component, HwSpec};
 use vane_analytics::forecast::{ForecastOptions, fit_candidates};
 use vane_analytics::parse_csv;
-use vane_analytics::period::{detect_period_with_interval, median_interval};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut origins = 5usize;
@@ -54,14 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
             let start = Instant::now();
             let train = x.get(..origin).ok_or("origin past the end")?;
-            let interval = median_interval(ts.get(..origin).ok_or("origin past the end")?);
-            let period = detect_period_with_interval(train, interval).filter(|p| *p >= 2 && origin > 2 * p);
-            let opts = ForecastOptions {
-                horizon,
-                period,
-                max_pq: 2,
-                d: None,
-            };
+            let opts = ForecastOptions::detected(train, ts.get(..origin).ok_or("origin past the end")?, horizon);
             let c = fit_candidates(train, &opts)?;
             let served = c.models.get(c.served).ok_or("no served model")?;
             let ms = start.elapsed().as_secs_f64() * 1e3;
@@ -74,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .collect();
             rows.push(json!({
                 "origin": origin,
-                "period": period,
+                "period": opts.period,
                 "model": served.name,
                 "forecast": served.mean,
                 "candidates": candidates,

@@ -35,7 +35,6 @@ use vane_analytics::arima::{self, Order};
 use vane_analytics::forecast::{ForecastModel, ForecastOptions, fit_candidates, quantile};
 use vane_analytics::normal::norm_cdf;
 use vane_analytics::parse_csv;
-use vane_analytics::period::{detect_period_with_interval, median_interval};
 use vane_analytics::violation::HINDCAST_ORIGINS;
 use vane_analytics::violation_probability;
 
@@ -155,14 +154,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let origin = first + (last - first) * i / origins.max(1);
             let train = x.get(..origin).ok_or("origin past the end")?;
             let future = x.get(origin..origin + horizon).ok_or("origin past the end")?;
-            let interval = median_interval(ts.get(..origin).ok_or("origin past the end")?);
-            let period = detect_period_with_interval(train, interval).filter(|p| *p >= 2 && origin > 2 * p);
-            let opts = ForecastOptions {
-                horizon,
-                period,
-                max_pq: 2,
-                d: None,
-            };
+            let opts = ForecastOptions::detected(train, ts.get(..origin).ok_or("origin past the end")?, horizon);
             let c = fit_candidates(train, &opts)?;
             let served = c.models.get(c.served).ok_or("no served model")?;
             let baseline = ForecastModel::from_arima(&arima::fit(train, Order { p: 1, d: 1, q: 1 })?, horizon);

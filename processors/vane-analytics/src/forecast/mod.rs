@@ -19,6 +19,7 @@ use crate::arima::{self, Arima};
 use crate::error::{AnalyticsError, Result};
 use crate::ets::{self, Component, HoltWinters, HwSpec};
 use crate::normal::norm_ppf;
+use crate::period::{detect_period_with_interval, median_interval};
 
 mod hindcast;
 mod paths;
@@ -275,6 +276,21 @@ pub struct ForecastOptions {
     /// ARIMA differencing order; from the default ADF test (`d = 0` when stationary) when
     /// `None`. Callers that already ran that test pass its answer.
     pub d: Option<usize>,
+}
+
+impl ForecastOptions {
+    /// The options `vane analyze` forecasts with for the history `y` sampled at `timestamps`
+    /// (seconds): the period detected as the analysis detects it, kept only when two full
+    /// cycles fit in the history; AR and MA orders up to 2; `d` from the ADF test.
+    pub fn detected(y: &[f64], timestamps: &[i64], horizon: usize) -> ForecastOptions {
+        let period = detect_period_with_interval(y, median_interval(timestamps)).filter(|p| *p >= 2 && y.len() > 2 * p);
+        ForecastOptions {
+            horizon,
+            period,
+            max_pq: 2,
+            d: None,
+        }
+    }
 }
 
 /// All fitted candidates, the index of the served one, and the candidates that failed.
