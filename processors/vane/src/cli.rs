@@ -74,8 +74,8 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = 0.95)]
     pub level: f64,
     /// Allowed range MIN:MAX (either side may be empty, e.g. ":100"): adds the probability that
-    /// any of the next H values falls outside.
-    #[arg(long)]
+    /// any of the next H values falls outside. A negative MIN needs no quoting: "-5:5".
+    #[arg(long, allow_hyphen_values = true, value_name = "MIN:MAX")]
     pub range: Option<String>,
     /// Print one JSON object instead of a report for people.
     #[arg(long)]

@@ -60,3 +60,35 @@ fn bad_files_and_flags_fail_with_a_message() {
     assert!(!output.status.success());
     assert!(stderr.contains("--regression") && stderr.contains("--level"), "{stderr}");
 }
+
+#[test]
+fn a_negative_minimum_and_a_deterministic_series() {
+    // A strict alternation between -1 and 1: ADF and PACF are undefined and say why, the rest is
+    // there, and a range with a negative minimum needs no quoting.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("alternating.csv");
+    let mut text = String::from("timestamp,value\n");
+    for i in 0..200 {
+        text.push_str(&format!("{},{}\n", 1_700_000_000 + 60 * i, if i % 2 == 0 { -1 } else { 1 }));
+    }
+    std::fs::write(&file, &text).unwrap();
+    let output = Command::new(VANE)
+        .args(["analyze", file.to_str().unwrap(), "--json", "--range", "-0.5:2"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(report["adf"].is_null() && report["pacf"].is_null(), "{report}");
+    for section in ["adf", "pacf"] {
+        let why = report["missing"][section].as_str().unwrap();
+        assert!(why.contains("undefined for this series"), "{section}: {why}");
+    }
+    assert_eq!(report["violation"]["min"], -0.5);
+    assert!(report["forecast"]["mean"].is_array() && report["hp"]["trend"].is_array());
+    // The same file without its header is refused at line 1, not read one point short.
+    let headless = dir.path().join("headless.csv");
+    std::fs::write(&headless, text.split_once('\n').unwrap().1).unwrap();
+    let output = Command::new(VANE).args(["analyze", headless.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("csv line 1") && stderr.contains("header"), "{stderr}");
+}
