@@ -90,5 +90,8 @@ fn a_negative_minimum_and_a_deterministic_series() {
     std::fs::write(&headless, text.split_once('\n').unwrap().1).unwrap();
     let output = Command::new(VANE).args(["analyze", headless.to_str().unwrap()]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success() && stderr.contains("csv line 1") && stderr.contains("header"), "{stderr}");
+    assert!(
+        !output.status.success() && stderr.contains("csv line 1") && stderr.contains("header"),
+        "{stderr}"
+    );
 }
