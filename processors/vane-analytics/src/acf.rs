@@ -120,12 +120,14 @@ fn levinson_pacf(r: &[f64]) -> Result<Vec<f64>> {
     let mut v = r[0];
     for k in 1..=m {
         if v.abs() <= EXACT_PREDICTION * r[0] {
+            let known = k - 1;
+            let defined: Vec<String> = out.iter().take(k).skip(1).map(|p| format!("{p:.4}")).collect();
             return Err(AnalyticsError::Deterministic {
                 what: "pacf",
                 reason: format!(
-                    "its last {} value(s) predict each value exactly, so partial autocorrelations beyond lag {} are 0/0",
-                    k - 1,
-                    k - 1
+                    "partial autocorrelations beyond lag {known} are undefined for this series: the last {known} value(s) \
+                     predict each value exactly (lags 1 to {known}: {})",
+                    defined.join(", ")
                 ),
             });
         }
@@ -154,7 +156,10 @@ mod tests {
         let x: Vec<f64> = (0..302).map(|t| if t % 2 == 0 { 1.0 } else { -1.0 }).collect();
         let err = pacf(&x, None).unwrap_err();
         assert!(matches!(err, AnalyticsError::Deterministic { what: "pacf", .. }), "{err}");
-        assert!(err.to_string().contains("beyond lag 1"), "{err}");
+        assert!(
+            err.to_string().contains("beyond lag 1") && err.to_string().ends_with("(lags 1 to 1: -1.0000)"),
+            "{err}"
+        );
         // Asked for lag 1 only, it is defined: -1.
         assert_eq!(pacf(&x, Some(1)).unwrap(), vec![1.0, -1.0]);
     }

@@ -207,6 +207,12 @@ pub fn default_maxlag(n: usize, regression: Regression) -> Result<usize> {
 /// Augmented Dickey-Fuller test of `x`.
 pub fn adfuller(x: &[f64], options: &AdfOptions) -> Result<AdfResult> {
     check_varying(x)?;
+    // The statistic, the lag choice and the p-value do not depend on the series' unit: measured in
+    // its own spread, a series of 1e-12 is not rounding noise beside a squared trend of 1e10.
+    let mean = x.iter().sum::<f64>() / x.len() as f64;
+    let spread = x.iter().map(|v| (v - mean).abs()).fold(0.0, f64::max);
+    let scaled: Vec<f64> = x.iter().map(|v| v / spread).collect();
+    let x = scaled.as_slice();
     let n = x.len();
     let regression = options.regression;
     let ntrend = regression.ntrend();
@@ -244,8 +250,8 @@ pub fn adfuller(x: &[f64], options: &AdfOptions) -> Result<AdfResult> {
         return Err(AnalyticsError::Deterministic {
             what: "adf",
             reason: format!(
-                "the test regression at lag {usedlag} fits every difference exactly (a straight line, a strict alternation \
-                 or another deterministic pattern), so its t statistic has no spread to be measured against"
+                "the ADF statistic is undefined for this series: the test regression at lag {usedlag} fits every difference \
+                 exactly (a straight line, a strict alternation or another deterministic pattern)"
             ),
         });
     }

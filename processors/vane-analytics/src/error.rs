@@ -40,6 +40,12 @@ pub enum AnalyticsError {
         /// The offending value.
         value: f64,
     },
+    /// Every value is so close to zero that squares underflow.
+    #[error("every value is within ±{largest:e}, below 1e-100, where squares underflow; rescale the series (other units)")]
+    TooSmall {
+        /// The largest magnitude in the series.
+        largest: f64,
+    },
     /// A timestamp is smaller than the one before it.
     #[error("timestamp at index {index} ({timestamp}) is before the previous one ({previous})")]
     DecreasingTimestamp {
@@ -90,11 +96,11 @@ pub enum AnalyticsError {
     },
     /// The series follows a deterministic pattern exactly (a straight line, a strict alternation),
     /// so a statistic that divides by its unexplained variance is undefined.
-    #[error("{what} is undefined for this series: {reason}")]
+    #[error("{reason}")]
     Deterministic {
         /// Which computation (`"adf"`, `"pacf"`).
         what: &'static str,
-        /// What the series does and why that leaves the statistic undefined.
+        /// What is undefined, and what the series does that leaves it so (one sentence).
         reason: String,
     },
 }
@@ -106,7 +112,12 @@ pub type Result<T> = std::result::Result<T, AnalyticsError>;
 /// Metrics are far below (a 64-bit counter is 1.8e19).
 pub const MAX_MAGNITUDE: f64 = 1e150;
 
-/// Checks that `values` is non-empty, finite and within [`MAX_MAGNITUDE`].
+/// Smallest largest magnitude a series may have, unless it is all zeros: its squares and their
+/// products stay far from underflow (1e-308).
+pub const MIN_MAGNITUDE: f64 = 1e-100;
+
+/// Checks that `values` is non-empty, finite, within [`MAX_MAGNITUDE`] and, unless all zero, not
+/// entirely below [`MIN_MAGNITUDE`].
 pub(crate) fn check_finite(values: &[f64]) -> Result<()> {
     if values.is_empty() {
         return Err(AnalyticsError::Empty);
@@ -118,6 +129,10 @@ pub(crate) fn check_finite(values: &[f64]) -> Result<()> {
         if value.abs() > MAX_MAGNITUDE {
             return Err(AnalyticsError::TooLarge { index, value });
         }
+    }
+    let largest = values.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
+    if largest > 0.0 && largest < MIN_MAGNITUDE {
+        return Err(AnalyticsError::TooSmall { largest });
     }
     Ok(())
 }

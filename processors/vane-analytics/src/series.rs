@@ -74,6 +74,8 @@ pub fn parse_csv(text: &str) -> Result<Series> {
     let mut timestamps = Vec::new();
     let mut values = Vec::new();
     let mut saw_header = false;
+    // The last data line's number and timestamp field, for an out-of-order message.
+    let mut previous: Option<(usize, &str)> = None;
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
         let line = raw.trim();
@@ -95,10 +97,15 @@ pub fn parse_csv(text: &str) -> Result<Series> {
         let value = val.parse::<f64>().ok();
         if !saw_header {
             saw_header = true;
-            if timestamp.is_some() && value.is_some() {
+            // A first field that reads as a time is data: taken as the header, that point would
+            // be lost without a word.
+            if timestamp.is_some() {
                 return Err(AnalyticsError::Csv {
                     line: line_no,
-                    reason: format!("expected a header line such as \"timestamp,value\" first, found data ({line:?}); add the header"),
+                    reason: format!(
+                        "expected a header line first, found data ({line:?}): add a line \"timestamp,value\" above it, \
+                         or if this is the header, give its columns names that are not numbers"
+                    ),
                 });
             }
             continue;
@@ -111,12 +118,15 @@ pub fn parse_csv(text: &str) -> Result<Series> {
             line: line_no,
             reason: format!("cannot parse value {val:?}"),
         })?;
-        if let Some(previous) = timestamps.last().filter(|p| **p > timestamp) {
+        if let (Some(last), Some((before, before_ts))) = (timestamps.last(), previous)
+            && *last > timestamp
+        {
             return Err(AnalyticsError::Csv {
                 line: line_no,
-                reason: format!("timestamp {ts:?} is before the previous line's ({previous} s); sort the file by time"),
+                reason: format!("timestamp {ts:?} is before {before_ts:?} on line {before}; sort the file by time"),
             });
         }
+        previous = Some((line_no, ts));
         if !value.is_finite() || value.abs() > MAX_MAGNITUDE {
             return Err(AnalyticsError::Csv {
                 line: line_no,
@@ -288,7 +298,12 @@ mod tests {
         assert!(matches!(err, Some(AnalyticsError::Csv { line: 3, .. })), "{err:?}");
         let err = parse_csv("timestamp,value\n10,1\n\n11,-1e300\n").unwrap_err().to_string();
         assert!(err.starts_with("csv line 4") && err.contains("1e150"), "{err}");
-        // A file without its header would lose its first point: said, not skipped.
+        let bad = parse_csv("timestamp,value\n10,1\n\n9,2\n").unwrap_err().to_string();
+        assert!(bad.contains("\"9\" is before \"10\" on line 2"), "{bad}");
+        // A file without its header would lose its first point: said, not skipped, even when
+        // its first value is empty.
+        let err = parse_csv("1700000000,\n1700000060,2\n").unwrap_err().to_string();
+        assert!(err.starts_with("csv line 1") && err.contains("header"), "{err}");
         let err = parse_csv("10,1\n11,2\n").unwrap_err().to_string();
         assert!(err.starts_with("csv line 1") && err.contains("header"), "{err}");
         assert_eq!(parse_csv("timestamp,value\n"), Err(AnalyticsError::Empty));

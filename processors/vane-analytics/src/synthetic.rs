@@ -1,13 +1,13 @@
 //! Synthetic series of the shapes metrics take and of shapes that break numerical code, for the
 //! robustness tests of this crate and of the analytics worker: noise and random walks, constant
 //! stretches, floors with spikes, quantised values, counters (ramps, resets, near 2^64), strict
-//! alternations, square waves, seasons, level shifts, scales from 1e-12 to 1e19. Deterministic
+//! alternations, square waves, seasons, level shifts, scales from 1e-90 to 1e140. Deterministic
 //! for a given [`Rng`].
 
 use crate::rng::Rng;
 
-/// How many shapes [`generate`] knows; shape `k % SHAPES` for any `k`.
-pub const SHAPES: usize = 20;
+/// How many shapes [`generate`] knows.
+pub const SHAPES: usize = 22;
 
 /// `n` points of shape `kind` (0 to [`SHAPES`] - 1; larger values give the last shape).
 pub fn generate(kind: usize, n: usize, r: &mut Rng) -> Vec<f64> {
@@ -51,6 +51,9 @@ pub fn generate(kind: usize, n: usize, r: &mut Rng) -> Vec<f64> {
         17 => (0..n).map(|i| if (i / 5) % 2 == 0 { 3.0 } else { 7.0 }).collect(),
         // A 64-bit byte counter near its top, where f64 steps are 2048 apart.
         18 => (0..n).map(|i| 1.8e19 + 5e3 * t(i) + 1e4 * r.uniform()).collect(),
+        // At the edges of the magnitudes the analysis takes (1e150 and 1e-100).
+        19 => (0..n).map(|i| 1e140 * (3.0 + r.normal() + (t(i) / 9.0).sin())).collect(),
+        20 => (0..n).map(|i| 1e-90 * (3.0 + r.normal() + (t(i) / 9.0).sin())).collect(),
         // A series that ends flat after noise (the ADF case seen on a live metric).
         _ => (0..n).map(|i| if i < n * 2 / 3 { 5e9 + 1e7 * r.normal() } else { 5e9 }).collect(),
     }

@@ -67,7 +67,7 @@ fn options(y: &[f64], r: &mut Rng) -> AnalyzeOptions {
 fn problems(report: &Report, options: &AnalyzeOptions) -> Vec<String> {
     let mut out = Vec::new();
     let text = format!("{report:?}");
-    for bad in ["NaN", "inf"] {
+    for bad in ["NaN", " inf", "[inf", "-inf"] {
         if let Some(at) = text.find(bad) {
             let from = text.floor_char_boundary(at.saturating_sub(120));
             out.push(format!("non-finite number: ...{}", &text[from..at + bad.len()]));

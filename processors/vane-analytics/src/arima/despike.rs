@@ -17,7 +17,7 @@ impl Arima {
     /// This model refitted (same order, exact likelihood from these coefficients) to its series
     /// with the spikes replaced by their fitted values, its residuals and `css` then taken
     /// against the series itself. `None` when nothing is a spike, the model was not fitted by
-    /// exact likelihood, or the refit does not converge.
+    /// exact likelihood, or the refit does not converge or has no filter states.
     pub fn despiked(&self) -> Result<Option<Arima>> {
         if self.states.is_empty() || self.despiked {
             return Ok(None);
@@ -40,6 +40,11 @@ impl Arima {
             return Ok(None);
         };
         let mut m = start.with_coefficients(&theta);
+        // Without the filter's states its forecasts would come from the residuals, which are
+        // about to be moved onto the raw series.
+        if m.states.is_empty() {
+            return Ok(None);
+        }
         // Against the raw series: the one-step forecast of y[t] from the cleaned past is
         // cleaned[t] - e[t], so the raw error is e[t] + (y[t] - cleaned[t]).
         for (e, (r, c)) in m.resid.iter_mut().zip(self.y.iter().zip(&cleaned).skip(d)) {

@@ -273,8 +273,8 @@ impl Arima {
     /// the in-sample SSE comparable with its fit. Unlike the `css` field it does not start from
     /// zero pre-sample errors, which matters when an MA root is near the unit circle. `None`
     /// for a fit by conditional sum of squares only ([`fit_css`]), and for a despiked one
-    /// ([`Arima::despiked`]), whose filter ran over the cleaned series and which has no
-    /// statsmodels counterpart (its errors against the raw series are in [`Arima::resid`]).
+    /// ([`Arima::despiked`]), which has no statsmodels counterpart (its errors against the raw
+    /// series are in [`Arima::resid`]).
     pub fn innovation_sse(&self) -> Option<f64> {
         let r = self.order.p.max(self.order.q + 1);
         if self.states.is_empty() || r == 0 || self.despiked {

@@ -279,9 +279,10 @@ pub struct ForecastOptions {
 }
 
 impl ForecastOptions {
-    /// The options `vane analyze` forecasts with for the history `y` sampled at `timestamps`
-    /// (seconds): the period detected as the analysis detects it, kept only when two full
-    /// cycles fit in the history; AR and MA orders up to 2; `d` from the ADF test.
+    /// Options for the history `y` sampled at `timestamps` (seconds) as the whole analysis
+    /// ([`crate::analyze`]) chooses them with its defaults: the period detected as it detects
+    /// it, kept only when two full cycles fit in the history; AR and MA orders up to 2; `d` from
+    /// the ADF test.
     pub fn detected(y: &[f64], timestamps: &[i64], horizon: usize) -> ForecastOptions {
         let period = detect_period_with_interval(y, median_interval(timestamps)).filter(|p| *p >= 2 && y.len() > 2 * p);
         ForecastOptions {
