@@ -35,7 +35,11 @@ pub fn detect_period(x: &[f64]) -> Option<usize> {
     let nf = n as f64;
     let d = detrended(x);
     let c0: f64 = d.iter().map(|v| v * v).sum();
-    if c0 <= 0.0 {
+    // A straight line leaves only rounding, which has patterns of its own (0.1 steps repeat
+    // every 5): no cycle to find.
+    let mean = x.iter().sum::<f64>() / nf;
+    let spread: f64 = x.iter().map(|v| (v - mean).powi(2)).sum();
+    if c0 <= 1e-20 * spread {
         return None;
     }
     let max_lag = n / 2;
@@ -256,6 +260,14 @@ mod tests {
             .map(|t| if (t / 5) % 2 == 0 { 3.0 } else { 7.0 } + 0.01 * t as f64)
             .collect();
         assert_eq!(detect_period(&square), Some(10));
+    }
+
+    #[test]
+    fn a_straight_line_in_floating_point_has_no_period() {
+        // 0.1 steps are not exact in binary: what the fitted line leaves is rounding, with a
+        // pattern of its own.
+        let line: Vec<f64> = (0..1000).map(|t| 0.1 * t as f64 + 7.0).collect();
+        assert_eq!(detect_period(&line), None);
     }
 
     #[test]
