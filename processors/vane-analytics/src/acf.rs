@@ -34,7 +34,7 @@ fn demeaned(x: &[f64]) -> Vec<f64> {
 }
 
 /// Autocovariance sums `sum_t d_t d_{t+k}` for k = 0..=nlags.
-fn lag_products(d: &[f64], nlags: usize) -> Vec<f64> {
+pub(crate) fn lag_products(d: &[f64], nlags: usize) -> Vec<f64> {
     let n = d.len();
     let mut out = vec![0.0; nlags + 1];
     for (k, o) in out.iter_mut().enumerate() {

@@ -122,6 +122,7 @@ pub(crate) fn check_finite(values: &[f64]) -> Result<()> {
     if values.is_empty() {
         return Err(AnalyticsError::Empty);
     }
+    let mut largest = 0.0_f64;
     for (index, &value) in values.iter().enumerate() {
         if !value.is_finite() {
             return Err(AnalyticsError::NonFinite { index, value });
@@ -129,8 +130,8 @@ pub(crate) fn check_finite(values: &[f64]) -> Result<()> {
         if value.abs() > MAX_MAGNITUDE {
             return Err(AnalyticsError::TooLarge { index, value });
         }
+        largest = largest.max(value.abs());
     }
-    let largest = values.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
     if largest > 0.0 && largest < MIN_MAGNITUDE {
         return Err(AnalyticsError::TooSmall { largest });
     }

@@ -18,7 +18,9 @@
 
 #![allow(clippy::indexing_slicing)] // lags stay below n/2, checked on entry
 
+use crate::acf::lag_products;
 use crate::error::check_varying;
+use crate::forecast::quantile_unsorted;
 use crate::normal::norm_ppf;
 
 /// Familywise false-alarm rate of the peak test over all lags searched.
@@ -38,19 +40,12 @@ pub fn detect_period(x: &[f64]) -> Option<usize> {
     // A straight line leaves only rounding, which has patterns of its own (0.1 steps repeat
     // every 5): no cycle to find.
     let mean = x.iter().sum::<f64>() / nf;
-    let spread: f64 = x.iter().map(|v| (v - mean).powi(2)).sum();
-    if c0 <= 1e-20 * spread {
+    let total: f64 = x.iter().map(|v| (v - mean).powi(2)).sum();
+    if c0 <= 1e-20 * total {
         return None;
     }
     let max_lag = n / 2;
-    let mut r = vec![0.0; max_lag + 1];
-    for (k, rk) in r.iter_mut().enumerate() {
-        let mut s = 0.0;
-        for t in 0..n - k {
-            s += d[t] * d[t + k];
-        }
-        *rk = s / c0;
-    }
+    let r: Vec<f64> = lag_products(&d, max_lag).iter().map(|s| s / c0).collect();
     let start = (1..max_lag).find(|&k| r[k] < 0.0)?.max(2);
     let lags = max_lag.saturating_sub(start).max(1) as f64;
     let z = norm_ppf(1.0 - FALSE_ALARM / lags);
@@ -132,12 +127,11 @@ fn detrended(x: &[f64]) -> Vec<f64> {
 /// 1.4826 times the median absolute deviation from the median: a standard deviation that a few
 /// peaks do not move.
 fn robust_sd(values: &[f64]) -> f64 {
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
-    };
-    let centre = median(&mut values.to_vec());
-    1.4826 * median(&mut values.iter().map(|v| (v - centre).abs()).collect())
+    if values.is_empty() {
+        return 0.0;
+    }
+    let centre = quantile_unsorted(&mut values.to_vec(), 0.5);
+    1.4826 * quantile_unsorted(&mut values.iter().map(|v| (v - centre).abs()).collect::<Vec<_>>(), 0.5)
 }
 
 /// The smallest divisor of the peak lag `k` (`k / j` for `j` up to 10, to the nearest lag) whose

@@ -7,7 +7,7 @@
 //! paths, are those of the whole sample, so the hindcasts are slightly better informed than the
 //! model was then; the outcomes they are scored against all lie inside the sample.
 
-use super::paths::INNOVATION_WINDOW;
+use super::paths::{INNOVATION_WINDOW, level_at};
 use super::{ForecastModel, Source};
 
 /// What the model said at one earlier origin about a range, and what happened.
@@ -146,7 +146,7 @@ impl<'a> AnalogueWindows<'a> {
         for s in 1..history.len().saturating_sub(h) + 1 {
             let window = history.get(s..s + h).unwrap_or(&[]);
             if anchored {
-                let base = anchors.get(s - 1).or(history.get(s - 1)).copied().unwrap_or(0.0);
+                let base = level_at(anchors, history, s - 1).unwrap_or(0.0);
                 let low = window.iter().fold(f64::INFINITY, |m, v| m.min(v - base));
                 let high = window.iter().fold(f64::NEG_INFINITY, |m, v| m.max(v - base));
                 changes.push((low, high));
@@ -178,8 +178,7 @@ impl<'a> AnalogueWindows<'a> {
         }
         let last = t
             .checked_sub(1)
-            .and_then(|i| self.anchors.get(i).or(self.history.get(i)))
-            .copied()
+            .and_then(|i| level_at(self.anchors, self.history, i))
             .unwrap_or(0.0);
         let mut hits = 0usize;
         for (low, high) in self.changes.iter().take(n) {

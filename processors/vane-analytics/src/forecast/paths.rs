@@ -74,6 +74,12 @@ impl RangeTest {
     }
 }
 
+/// The level at index `i` of the recorded history, taken without spikes where the model has
+/// spike-free anchors ([`ForecastModel::anchored`]).
+pub(super) fn level_at(anchors: &[f64], history: &[f64], i: usize) -> Option<f64> {
+    anchors.get(i).or(history.get(i)).copied()
+}
+
 pub(super) fn recent(errors: &[f64]) -> Vec<f64> {
     errors
         .get(errors.len().saturating_sub(INNOVATION_WINDOW)..)
@@ -185,7 +191,7 @@ impl ForecastModel {
     /// without spikes, [`Self::anchored`]).
     pub(super) fn analogue_path(&self, history: &[f64], s: usize, h: usize) -> Vec<f64> {
         let window = history.get(s..s + h).unwrap_or(&[]);
-        let level = |i: usize| self.anchors.get(i).or(history.get(i)).copied();
+        let level = |i: usize| level_at(&self.anchors, history, i);
         match (
             self.anchored,
             s.checked_sub(1).and_then(level),
