@@ -36,7 +36,7 @@ impl Arima {
             y: cleaned.clone(),
             ..self.clone()
         };
-        let Some(theta) = start.exact_optimum(None) else {
+        let Some((theta, _)) = start.exact_optimum(None) else {
             return Ok(None);
         };
         let mut m = start.with_coefficients(&theta);

@@ -28,8 +28,8 @@ const STEADY: f64 = 1e-13;
 /// the coefficients move by about 1e-4 (statsmodels' own optimiser stops at a similar distance).
 const TOLERANCE: f64 = 1e-9;
 
-/// Iteration cap (a handful suffice from the CSS estimate off the ridges).
-const MAX_ITERATIONS: usize = 20;
+/// Iteration cap from the CSS estimate (a handful suffice off the ridges).
+pub(super) const MAX_ITERATIONS: usize = 20;
 
 /// Kalman filter of `w - mean` under ARMA(`ar`, `ma`) with unit innovation variance. Writes the
 /// standardised innovations `v_t / sqrt(F_t)` into `out` and returns `(sum v^2 / F, sum ln F)`,
@@ -220,10 +220,18 @@ fn jacobian(w: &[f64], theta: &[f64], p: usize, q: usize, with_mean: bool, scale
 }
 
 /// Maximises the exact likelihood from `start` (`[ar.., ma.., mean if with_mean]`, normally the
-/// CSS estimate); `scale` is the standard deviation of `w` (the mean's step size). Returns the
-/// parameters and their scaled deviance `S exp(sum ln F / n)` (lower is better), or `None` when
-/// the start is not admissible or the filter fails there.
-pub(super) fn maximise(w: &[f64], start: &[f64], p: usize, q: usize, with_mean: bool, scale: f64) -> Option<(Vec<f64>, f64)> {
+/// CSS estimate) in at most `max_iterations` steps; `scale` is the standard deviation of `w` (the
+/// mean's step size). Returns the parameters and their scaled deviance `S exp(sum ln F / n)`
+/// (lower is better), or `None` when the start is not admissible or the filter fails there.
+pub(super) fn maximise(
+    w: &[f64],
+    start: &[f64],
+    p: usize,
+    q: usize,
+    with_mean: bool,
+    scale: f64,
+    max_iterations: usize,
+) -> Option<(Vec<f64>, f64)> {
     if !admissible(start, p, q) {
         return None;
     }
@@ -237,7 +245,7 @@ pub(super) fn maximise(w: &[f64], start: &[f64], p: usize, q: usize, with_mean: 
     let mut trial_buf = Vec::with_capacity(w.len());
     let (mut grad, mut jtj) = jacobian(w, &theta, p, q, with_mean, scale, &base)?;
     let mut lambda = 1e-4;
-    for _ in 0..MAX_ITERATIONS {
+    for _ in 0..max_iterations {
         let Some(delta) = damped_step(&jtj, &grad, lambda) else {
             lambda *= 10.0;
             if lambda > 1e12 {
@@ -398,7 +406,7 @@ mod tests {
         let start = [0.5, 0.2, 2.9];
         let mut buf = Vec::new();
         let v0 = scaled(&w, &start, 1, 1, true, &mut buf).unwrap();
-        let (best, value) = maximise(&w, &start, 1, 1, true, 1.0).unwrap();
+        let (best, value) = maximise(&w, &start, 1, 1, true, 1.0, MAX_ITERATIONS).unwrap();
         let v1 = scaled(&w, &best, 1, 1, true, &mut buf).unwrap();
         assert_eq!(v1, value);
         assert!(v1 < v0);
