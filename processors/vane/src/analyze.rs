@@ -73,6 +73,12 @@ fn options(args: &AnalyzeArgs) -> anyhow::Result<AnalyzeOptions> {
 }
 
 fn parse_range(text: &str) -> Result<Range, String> {
+    // The value may start with '-' (a negative MIN), so a flag right after --range arrives here.
+    if text.starts_with("--") {
+        return Err(format!(
+            "--range needs a value MIN:MAX, but the next argument is the flag {text:?}; give the range first (e.g. --range 10:90 {text})"
+        ));
+    }
     let bad = || format!("--range {text:?}: expected MIN:MAX with numbers, either side may be empty (e.g. 10:90, :100, 0:)");
     let (low, high) = text.split_once(':').ok_or_else(bad)?;
     let bound = |side: &str| -> Result<Option<f64>, String> {
@@ -106,5 +112,10 @@ mod tests {
         assert!(parse_range(":").is_err());
         assert!(parse_range("5:1").is_err());
         assert!(parse_range("abc").is_err());
+        let flag = parse_range("--json").unwrap_err();
+        assert!(
+            flag.contains("the flag \"--json\"") && flag.contains("--range 10:90 --json"),
+            "{flag}"
+        );
     }
 }
