@@ -29,7 +29,6 @@ const POLL: Duration = Duration::from_millis(200);
 const START_IDLE: Duration = Duration::from_secs(30);
 /// Before a batch, the same for what other replicas wrote since.
 const BATCH_IDLE: Duration = Duration::from_secs(5);
-const LAG_EVERY: Duration = Duration::from_secs(5);
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 
 /// Delivers notifications to Telegram until `shutdown` turns true. Returns an error only for
@@ -63,7 +62,7 @@ pub async fn run_with_sender<S: Sender>(
         Err(SendError::Unauthorized) => return Err(NotifierError::Token(config.api_url().to_string())),
         Err(error) => tracing::warn!(%error, api_url = config.api_url(), "telegram not reachable at start; notifications wait for it"),
     }
-    let role = RoleMetrics::new(metrics, "notifier");
+    let mut role = RoleMetrics::new(metrics, "notifier");
     let counters = NotifierMetrics::new(metrics);
     let mut dispatcher = Dispatcher::new(Arc::new(sender), config.limits.clone(), config.retry.clone(), counters.clone())?;
 
@@ -73,7 +72,6 @@ pub async fn run_with_sender<S: Sender>(
     tracing::info!(deliveries = read, dedup_keys = handled.len(), "handled notifications loaded");
 
     let mut consumer = log.consumer(Some(&config.group), &[topics::NOTIFICATIONS])?;
-    let mut last_lag = Instant::now();
     let mut last_housekeeping = Instant::now();
     tracing::info!(group = %config.group, backend = log.backend(), "notifier started");
     loop {
@@ -84,6 +82,7 @@ pub async fn run_with_sender<S: Sender>(
             polled = consumer.poll(config.batch_size, POLL) => polled?,
             _ = shutdown.changed() => break,
         };
+        role.progress.observe(&mut consumer).await;
         if !records.is_empty() {
             follower.catch_up(&log, &mut handled, BATCH_IDLE).await?;
             let now_ms = clock.now_ms();
@@ -110,10 +109,6 @@ pub async fn run_with_sender<S: Sender>(
                 break;
             }
             consumer.commit(&next_offsets(&records))?;
-        }
-        if last_lag.elapsed() >= LAG_EVERY {
-            role.lag.set(consumer.lag().await);
-            last_lag = Instant::now();
         }
         if last_housekeeping.elapsed() >= HOUSEKEEPING_EVERY {
             dispatcher.forget_idle();

@@ -67,11 +67,10 @@ pub async fn run(
     let RoleMetrics {
         records_in,
         dead_letters,
-        lag,
+        mut progress,
         ..
     } = RoleMetrics::new(metrics, "projector");
     let rows_written = metrics.counter("vane_projector_rows_total", "Read-model rows upserted.", &[]);
-    let mut last_lag = tokio::time::Instant::now();
     tracing::info!(backend = store.backend(), "projector started");
     loop {
         if *shutdown.borrow() {
@@ -81,6 +80,7 @@ pub async fn run(
             polled = consumer.poll(20_000, Duration::from_millis(200)) => polled?,
             _ = shutdown.changed() => break,
         };
+        progress.observe(&mut consumer).await;
         if records.is_empty() {
             continue;
         }
@@ -101,10 +101,6 @@ pub async fn run(
         rows_written.add(batch.rows() as u64);
         records_in.add(records.len() as u64);
         consumer.commit(&batch.next_offsets)?;
-        if last_lag.elapsed() >= Duration::from_secs(5) {
-            lag.set(consumer.lag().await);
-            last_lag = tokio::time::Instant::now();
-        }
     }
     consumer.close().await;
     tracing::info!("projector stopped");

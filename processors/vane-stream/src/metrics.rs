@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::log::Consumer;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -113,7 +116,36 @@ pub struct RoleMetrics {
     pub records_in: Counter,
     pub records_out: Counter,
     pub dead_letters: Counter,
-    pub lag: Gauge,
+    pub progress: ConsumerProgress,
+}
+
+/// How often a role measures its lag while its assignment stays the same.
+pub const LAG_EVERY: Duration = Duration::from_secs(5);
+
+/// A role's `vane_assigned_partitions` and `vane_consumer_lag_records`. The lag is measured when
+/// the number of assigned partitions changes and every [`LAG_EVERY`] otherwise, idle or not, so
+/// "partitions assigned and no lag" tells an operator (or a test) that the role has caught up
+/// with the log, also after a restart, when a Kafka group hands partitions back only after a while.
+#[derive(Debug, Clone)]
+pub struct ConsumerProgress {
+    assigned: Gauge,
+    lag: Gauge,
+    measured: Option<(usize, Instant)>,
+}
+
+impl ConsumerProgress {
+    /// Call after every poll.
+    pub async fn observe(&mut self, consumer: &mut Consumer) {
+        let assigned = consumer.assignment().len();
+        self.assigned.set(assigned as u64);
+        let due = self
+            .measured
+            .is_none_or(|(count, at)| count != assigned || at.elapsed() >= LAG_EVERY);
+        if due {
+            self.lag.set(consumer.lag().await);
+            self.measured = Some((assigned, Instant::now()));
+        }
+    }
 }
 
 impl RoleMetrics {
@@ -123,11 +155,19 @@ impl RoleMetrics {
             records_in: metrics.counter("vane_records_in_total", "Records read from the log by a role.", &role),
             records_out: metrics.counter("vane_records_out_total", "Records written to the log by a role.", &role),
             dead_letters: metrics.counter("vane_dlq_records_total", "Records sent to the dead-letter topic.", &role),
-            lag: metrics.gauge(
-                "vane_consumer_lag_records",
-                "Records in the assigned partitions not yet read.",
-                &role,
-            ),
+            progress: ConsumerProgress {
+                assigned: metrics.gauge(
+                    "vane_assigned_partitions",
+                    "Partitions of the role's topics assigned to this process (0 until its group hands them over).",
+                    &role,
+                ),
+                lag: metrics.gauge(
+                    "vane_consumer_lag_records",
+                    "Records in the assigned partitions not yet read.",
+                    &role,
+                ),
+                measured: None,
+            },
         }
     }
 }

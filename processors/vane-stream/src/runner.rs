@@ -105,9 +105,8 @@ pub async fn run<P: Processor>(
         records_in,
         records_out,
         dead_letters,
-        lag,
+        mut progress,
     } = RoleMetrics::new(metrics, config.role);
-    let mut last_lag = tokio::time::Instant::now();
     let mut last_punctuation = clock.now_ms();
     let mut out = Vec::new();
     let mut assignment: Option<Vec<(String, u32)>> = None;
@@ -120,6 +119,7 @@ pub async fn run<P: Processor>(
             polled = consumer.poll(config.batch_size, config.poll_timeout) => polled?,
             _ = shutdown.changed() => break,
         };
+        progress.observe(&mut consumer).await;
         let mut now_assigned = consumer.assignment();
         now_assigned.sort();
         if assignment.as_ref() != Some(&now_assigned) {
@@ -155,10 +155,6 @@ pub async fn run<P: Processor>(
             })
             .collect();
         consumer.commit(&offsets)?;
-        if last_lag.elapsed() >= Duration::from_secs(5) {
-            lag.set(consumer.lag().await);
-            last_lag = tokio::time::Instant::now();
-        }
     }
     consumer.close().await;
     tracing::info!(role = config.role, "stream processor stopped");

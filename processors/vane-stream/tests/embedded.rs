@@ -111,3 +111,29 @@ async fn retention_deletes_old_segments_only() {
         "new records are all kept"
     );
 }
+
+#[tokio::test]
+async fn progress_gauges_show_the_assignment_and_the_lag_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open(EmbeddedConfig::new(dir.path())).unwrap();
+    log.ensure_topics(&[TopicSpec::new("t", 2)]).unwrap();
+    log.send(&batch("t", 10, 0, 0)).await.unwrap();
+    let log = vane_stream::Log::Embedded(log);
+    let metrics = vane_stream::metrics::Metrics::new();
+    let mut progress = vane_stream::metrics::RoleMetrics::new(&metrics, "r").progress;
+    let mut consumer = log.consumer(Some("g"), &["t"]).unwrap();
+    let gauge = |name: &str| -> String {
+        let text = metrics.render();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{role=\"r\"}}")))
+            .unwrap()
+            .to_string();
+        line.rsplit(' ').next().unwrap().to_string()
+    };
+    let records = consumer.poll(4, Duration::from_millis(100)).await.unwrap();
+    progress.observe(&mut consumer).await;
+    // Measured right after the assignment, not after the lag interval.
+    assert_eq!(gauge("vane_assigned_partitions"), "2");
+    assert_eq!(gauge("vane_consumer_lag_records"), (10 - records.len()).to_string());
+}

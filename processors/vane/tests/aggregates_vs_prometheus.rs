@@ -71,6 +71,22 @@ fn assert_matches_prometheus(rows: &[Value], prometheus: &str) {
     }
 }
 
+/// Whether every log-consuming role in the /metrics text has partitions assigned and has read
+/// all of them (the pipeline behind the aggregates included). On Kafka a restarted member gets
+/// its partitions back only after a while, so "the answers did not change" alone is not enough.
+fn caught_up(metrics: &str) -> bool {
+    let roles: Vec<&str> = metrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("vane_assigned_partitions{role=\""))
+        .filter_map(|rest| rest.split_once('"').map(|(role, _)| role))
+        .collect();
+    let value = |name: &str, role: &str| metric_value(metrics, &format!("{name}{{role=\"{role}\"}}"));
+    ["ingest", "aggregates", "projector"].iter().all(|r| roles.contains(r))
+        && roles
+            .iter()
+            .all(|role| value("vane_assigned_partitions", role) > 0.0 && value("vane_consumer_lag_records", role) == 0.0)
+}
+
 fn wait_for_rows(grpc: &str, min_count: u64) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -159,6 +175,8 @@ fn full_trip(kafka: Option<&str>, pull: bool) {
     // can otherwise still be on their way when the answers look settled).
     assert!(vane.stop().success());
     let vane = VaneProcess::start(VANE, &args, &env);
+    let caught_up = wait_http(&http, "/metrics", Duration::from_secs(180), |_, body| caught_up(body));
+    assert!(caught_up, "every role has its partitions back and no lag");
     // Settled: unchanged over six reads 3 s apart (tansu hands a restarted member its partitions
     // back only after a while, and the more consumer groups vane runs the longer it takes).
     let mut settled = query(&grpc, &["aggregates", "--metric", METRIC]);
