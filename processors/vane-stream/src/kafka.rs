@@ -351,26 +351,44 @@ impl KafkaConsumer {
         }
     }
 
-    /// Records between the committed positions and the high watermarks of the assignment.
-    pub async fn lag(&self) -> u64 {
+    /// Records between the read positions and the high watermarks of the assignment, `None`
+    /// when the broker cannot tell. librdkafka knows a partition's position only once it has
+    /// handed out a record from it; before that (after an assignment, with nothing new to read)
+    /// the position is the committed offset, or the low watermark when the group has committed
+    /// none (`auto.offset.reset = earliest`).
+    pub async fn lag(&self) -> Option<u64> {
         let consumer = Arc::clone(&self.consumer);
         tokio::task::spawn_blocking(move || {
-            let Ok(positions) = consumer.position() else { return 0 };
+            let timeout = Duration::from_secs(2);
+            let positions = consumer.position().ok()?;
+            let mut committed = None;
             let mut lag = 0u64;
             for element in positions.elements() {
-                let Ok((_, high)) = consumer.fetch_watermarks(element.topic(), element.partition(), Duration::from_secs(2)) else {
-                    continue;
-                };
+                let (topic, partition) = (element.topic(), element.partition());
+                let (low, high) = consumer.fetch_watermarks(topic, partition, timeout).ok()?;
                 let position = match element.offset() {
                     Offset::Offset(n) => n,
-                    _ => 0,
+                    _ => {
+                        if committed.is_none() {
+                            committed = Some(consumer.committed(timeout).ok()?);
+                        }
+                        let offset = committed
+                            .as_ref()
+                            .and_then(|list| list.find_partition(topic, partition))
+                            .map(|e| e.offset());
+                        match offset {
+                            Some(Offset::Offset(n)) => n,
+                            _ => low,
+                        }
+                    }
                 };
                 lag += (high - position).max(0) as u64;
             }
-            lag
+            Some(lag)
         })
         .await
-        .unwrap_or(0)
+        .ok()
+        .flatten()
     }
 }
 

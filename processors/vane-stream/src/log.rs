@@ -112,10 +112,10 @@ impl Consumer {
         }
     }
 
-    /// Records not yet read in the assigned partitions.
-    pub async fn lag(&self) -> u64 {
+    /// Records not yet read in the assigned partitions; `None` when the backend cannot tell.
+    pub async fn lag(&self) -> Option<u64> {
         match self {
-            Consumer::Embedded(consumer) => consumer.lag(),
+            Consumer::Embedded(consumer) => Some(consumer.lag()),
             Consumer::Kafka(consumer) => consumer.lag().await,
         }
     }

@@ -122,29 +122,36 @@ pub struct RoleMetrics {
 /// How often a role measures its lag while its assignment stays the same.
 pub const LAG_EVERY: Duration = Duration::from_secs(5);
 
-/// A role's `vane_assigned_partitions` and `vane_consumer_lag_records`. The lag is measured when
-/// the number of assigned partitions changes and every [`LAG_EVERY`] otherwise, idle or not, so
-/// "partitions assigned and no lag" tells an operator (or a test) that the role has caught up
-/// with the log, also after a restart, when a Kafka group hands partitions back only after a while.
+/// A role's `vane_assigned_partitions` and `vane_consumer_lag_records`, measured together: when
+/// the assignment changes and every [`LAG_EVERY`] otherwise, idle or not. So "partitions
+/// assigned and no lag" tells an operator (or a test) that the role has caught up with the log,
+/// also after a restart, when a Kafka group hands partitions back only after a while. When the
+/// backend cannot tell the lag, both keep their last values and the next try is [`LAG_EVERY`] later.
 #[derive(Debug, Clone)]
 pub struct ConsumerProgress {
     assigned: Gauge,
     lag: Gauge,
-    measured: Option<(usize, Instant)>,
+    /// The assignment and the time of the last measurement.
+    measured: Option<(Vec<(String, u32)>, Instant)>,
 }
 
 impl ConsumerProgress {
-    /// Call after every poll.
-    pub async fn observe(&mut self, consumer: &mut Consumer) {
-        let assigned = consumer.assignment().len();
-        self.assigned.set(assigned as u64);
+    /// Call after every poll; returns the current assignment, sorted.
+    pub async fn observe(&mut self, consumer: &mut Consumer) -> Vec<(String, u32)> {
+        let mut assignment = consumer.assignment();
+        assignment.sort();
         let due = self
             .measured
-            .is_none_or(|(count, at)| count != assigned || at.elapsed() >= LAG_EVERY);
+            .as_ref()
+            .is_none_or(|(before, at)| *before != assignment || at.elapsed() >= LAG_EVERY);
         if due {
-            self.lag.set(consumer.lag().await);
-            self.measured = Some((assigned, Instant::now()));
+            if let Some(lag) = consumer.lag().await {
+                self.lag.set(lag);
+                self.assigned.set(assignment.len() as u64);
+            }
+            self.measured = Some((assignment.clone(), Instant::now()));
         }
+        assignment
     }
 }
 

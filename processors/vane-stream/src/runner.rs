@@ -119,9 +119,7 @@ pub async fn run<P: Processor>(
             polled = consumer.poll(config.batch_size, config.poll_timeout) => polled?,
             _ = shutdown.changed() => break,
         };
-        progress.observe(&mut consumer).await;
-        let mut now_assigned = consumer.assignment();
-        now_assigned.sort();
+        let now_assigned = progress.observe(&mut consumer).await;
         if assignment.as_ref() != Some(&now_assigned) {
             tracing::info!(role = config.role, partitions = now_assigned.len(), "partitions assigned");
             processor.assigned(&now_assigned);

@@ -132,8 +132,16 @@ async fn progress_gauges_show_the_assignment_and_the_lag_at_once() {
         line.rsplit(' ').next().unwrap().to_string()
     };
     let records = consumer.poll(4, Duration::from_millis(100)).await.unwrap();
-    progress.observe(&mut consumer).await;
+    assert_eq!(progress.observe(&mut consumer).await.len(), 2);
     // Measured right after the assignment, not after the lag interval.
     assert_eq!(gauge("vane_assigned_partitions"), "2");
     assert_eq!(gauge("vane_consumer_lag_records"), (10 - records.len()).to_string());
+    // A second member takes a partition: measured again at once.
+    let mut second = log.consumer(Some("g"), &["t"]).unwrap();
+    second.poll(1, Duration::from_millis(100)).await.unwrap();
+    consumer.poll(1, Duration::from_millis(100)).await.unwrap();
+    let kept = progress.observe(&mut consumer).await;
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(gauge("vane_assigned_partitions"), "1");
+    assert_eq!(gauge("vane_consumer_lag_records"), consumer.lag().await.unwrap().to_string());
 }

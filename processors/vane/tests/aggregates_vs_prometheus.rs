@@ -175,8 +175,8 @@ fn full_trip(kafka: Option<&str>, pull: bool) {
     // can otherwise still be on their way when the answers look settled).
     assert!(vane.stop().success());
     let vane = VaneProcess::start(VANE, &args, &env);
-    let caught_up = wait_http(&http, "/metrics", Duration::from_secs(180), |_, body| caught_up(body));
-    assert!(caught_up, "every role has its partitions back and no lag");
+    let roles_ready = wait_http(&http, "/metrics", Duration::from_secs(180), |_, body| caught_up(body));
+    assert!(roles_ready, "every role has its partitions back and no lag");
     // Settled: unchanged over six reads 3 s apart (tansu hands a restarted member its partitions
     // back only after a while, and the more consumer groups vane runs the longer it takes).
     let mut settled = query(&grpc, &["aggregates", "--metric", METRIC]);

@@ -7,12 +7,12 @@
 //! with earlier errors zero) is minimised first by Levenberg-Marquardt ([`css`]) from
 //! Hannan-Rissanen starting values (one long autoregression per search gives the innovations for
 //! every order); that estimate starts the maximisation of the exact likelihood ([`exact`]), the
-//! estimator of statsmodels' `ARIMA`. A single-order [`fit`] also starts from the next lower
-//! order's fit with a near-cancelling common factor (`starts`), where the likelihood can have a
-//! far higher maximum. Both are restricted to stationary AR and invertible MA
-//! polynomials (checked by the step-down recursion). The order search compares orders by the
-//! CSS AIC and refines only the chosen one by exact likelihood (a Kalman pass per evaluation
-//! costs several CSS passes). Point forecasts of an exact fit come from the Kalman filter's
+//! estimator of statsmodels' `ARIMA`. An exact fit of an order with p, q >= 2 also starts from
+//! the next lower order's fit with a near-cancelling common factor (`starts`), where the
+//! likelihood can have a far higher maximum. Both are restricted to stationary AR and invertible
+//! MA polynomials (checked by the step-down recursion). The order search ([`search`]) ranks every
+//! order by the CSS AIC and refits only the best three by exact likelihood (a Kalman pass per
+//! evaluation costs several CSS passes), serving the one with the smallest exact AIC. Point forecasts of an exact fit come from the Kalman filter's
 //! predicted states (kept for every point, so a forecast from any origin is `O(h)`); residuals,
 //! `css` and `sigma2` use the CSS recursion at the fitted parameters; forecast variance uses the
 //! psi weights of the integrated model.

@@ -19,9 +19,9 @@ const EXACT_CANDIDATE_AIC_GAP: f64 = 10.0;
 
 /// Fits p, q in 0..=max_pq for the given d by CSS, refits the [`EXACT_CANDIDATES`] orders with
 /// the smallest CSS AIC (those within [`EXACT_CANDIDATE_AIC_GAP`] of the smallest) by exact
-/// likelihood, with the extra starts of [`fit`], and returns the one with the smallest exact AIC,
-/// as statsmodels ranks its fits. When no exact refit succeeds, the CSS fit with the smallest CSS
-/// AIC.
+/// likelihood as [`super::fit`] does (with its extra start for p, q >= 2), and returns the one with
+/// the smallest exact AIC, as statsmodels ranks its fits. When no exact refit succeeds, the CSS
+/// fit with the smallest CSS AIC.
 pub fn search(y: &[f64], d: usize, max_pq: usize) -> Result<Arima> {
     let mut last_err = None;
     let w = difference(y, d);
@@ -40,6 +40,7 @@ pub fn search(y: &[f64], d: usize, max_pq: usize) -> Result<Arima> {
             }
         }
     }
+    fits.retain(|m| m.aic().is_finite());
     fits.sort_by(|a, b| a.aic().total_cmp(&b.aic()));
     let n = w.len() as f64;
     let cutoff = fits.first().map_or(f64::INFINITY, |m| m.aic() + EXACT_CANDIDATE_AIC_GAP);
@@ -51,6 +52,9 @@ pub fn search(y: &[f64], d: usize, max_pq: usize) -> Result<Arima> {
         };
         // The concentrated deviance is n ln(scaled deviance) up to a constant shared by the orders.
         let aic = n * deviance.ln() + 2.0 * m.parameter_count() as f64;
+        if !aic.is_finite() {
+            continue;
+        }
         if best.as_ref().is_none_or(|(b, _)| aic < *b) {
             best = Some((aic, m.clone().with_coefficients(&theta)));
         }
