@@ -356,7 +356,10 @@ impl KafkaConsumer {
     /// handed out a record from it; before that (after an assignment, with nothing new to read)
     /// the position is the committed offset, or the low watermark when the group has committed
     /// none (`auto.offset.reset = earliest`).
-    pub async fn lag(&self) -> Option<u64> {
+    ///
+    /// The broker requests run on a blocking thread; the handle resolves to the lag, so a caller
+    /// can keep polling while they take (up to 2 s per request on a slow broker).
+    pub fn lag_probe(&self) -> tokio::task::JoinHandle<Option<u64>> {
         let consumer = Arc::clone(&self.consumer);
         tokio::task::spawn_blocking(move || {
             let timeout = Duration::from_secs(2);
@@ -386,9 +389,6 @@ impl KafkaConsumer {
             }
             Some(lag)
         })
-        .await
-        .ok()
-        .flatten()
     }
 }
 

@@ -114,9 +114,26 @@ impl Consumer {
 
     /// Records not yet read in the assigned partitions; `None` when the backend cannot tell.
     pub async fn lag(&self) -> Option<u64> {
-        match self {
-            Consumer::Embedded(consumer) => Some(consumer.lag()),
-            Consumer::Kafka(consumer) => consumer.lag().await,
+        match self.lag_probe() {
+            LagProbe::Ready(lag) => lag,
+            LagProbe::Running(probe) => probe.await.ok().flatten(),
         }
     }
+
+    /// Starts measuring the lag: known at once where it is local, or a task that asks the broker.
+    pub fn lag_probe(&self) -> LagProbe {
+        match self {
+            Consumer::Embedded(consumer) => LagProbe::Ready(Some(consumer.lag())),
+            Consumer::Kafka(consumer) => LagProbe::Running(consumer.lag_probe()),
+        }
+    }
+}
+
+/// A lag measurement: see [`Consumer::lag_probe`].
+#[derive(Debug)]
+pub enum LagProbe {
+    /// Measured; `None` when the backend cannot tell.
+    Ready(Option<u64>),
+    /// Still asking the broker.
+    Running(tokio::task::JoinHandle<Option<u64>>),
 }

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::log::Consumer;
+use tokio::task::JoinHandle;
+
+use crate::log::{Consumer, LagProbe};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -111,13 +113,16 @@ impl Metrics {
 }
 
 /// The metrics every log-consuming role reports, under its `role` label.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RoleMetrics {
     pub records_in: Counter,
     pub records_out: Counter,
     pub dead_letters: Counter,
     pub progress: ConsumerProgress,
 }
+
+/// Topic and partition of every partition assigned to a consumer, sorted.
+pub type Assignment = Vec<(String, u32)>;
 
 /// How often a role measures its lag while its assignment stays the same.
 pub const LAG_EVERY: Duration = Duration::from_secs(5);
@@ -127,31 +132,54 @@ pub const LAG_EVERY: Duration = Duration::from_secs(5);
 /// assigned and no lag" tells an operator (or a test) that the role has caught up with the log,
 /// also after a restart, when a Kafka group hands partitions back only after a while. When the
 /// backend cannot tell the lag, both keep their last values and the next try is [`LAG_EVERY`] later.
-#[derive(Debug, Clone)]
+///
+/// A measurement that asks the broker runs beside the role's loop: it is collected by the first
+/// [`observe`](Self::observe) after it ends, and dropped when the assignment changed meanwhile
+/// (the new assignment is then measured at once).
+#[derive(Debug)]
 pub struct ConsumerProgress {
     assigned: Gauge,
     lag: Gauge,
-    /// The assignment and the time of the last measurement.
-    measured: Option<(Vec<(String, u32)>, Instant)>,
+    /// The assignment and the time of the last measurement started.
+    measured: Option<(Assignment, Instant)>,
+    /// A measurement still asking the broker, with the assignment it is for.
+    running: Option<(Assignment, JoinHandle<Option<u64>>)>,
 }
 
 impl ConsumerProgress {
     /// Call after every poll; returns the current assignment, sorted.
-    pub async fn observe(&mut self, consumer: &mut Consumer) -> Vec<(String, u32)> {
+    pub async fn observe(&mut self, consumer: &mut Consumer) -> Assignment {
         let mut assignment = consumer.assignment();
         assignment.sort();
-        let due = self
-            .measured
-            .as_ref()
-            .is_none_or(|(before, at)| *before != assignment || at.elapsed() >= LAG_EVERY);
+        if self.running.as_ref().is_some_and(|(_, probe)| probe.is_finished())
+            && let Some((measured_for, probe)) = self.running.take()
+        {
+            let lag = probe.await.ok().flatten();
+            self.publish(&measured_for, lag, &assignment);
+        }
+        let due = self.running.is_none()
+            && self
+                .measured
+                .as_ref()
+                .is_none_or(|(before, at)| *before != assignment || at.elapsed() >= LAG_EVERY);
         if due {
-            if let Some(lag) = consumer.lag().await {
-                self.lag.set(lag);
-                self.assigned.set(assignment.len() as u64);
+            match consumer.lag_probe() {
+                LagProbe::Ready(lag) => self.publish(&assignment, lag, &assignment),
+                LagProbe::Running(probe) => self.running = Some((assignment.clone(), probe)),
             }
             self.measured = Some((assignment.clone(), Instant::now()));
         }
         assignment
+    }
+
+    /// Sets both gauges from a lag measured for `measured_for`, if that is still the assignment.
+    fn publish(&self, measured_for: &[(String, u32)], lag: Option<u64>, assignment: &[(String, u32)]) {
+        if let Some(lag) = lag
+            && measured_for == assignment
+        {
+            self.lag.set(lag);
+            self.assigned.set(assignment.len() as u64);
+        }
     }
 }
 
@@ -174,6 +202,7 @@ impl RoleMetrics {
                     &role,
                 ),
                 measured: None,
+                running: None,
             },
         }
     }

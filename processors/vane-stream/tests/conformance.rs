@@ -232,6 +232,16 @@ conformance!(
         let got = drain(&mut outputs, 150, Duration::from_secs(60)).await;
         let mut dlq = log.consumer(Some(&format!("{p}-check-dlq")), &[vane_stream::topics::DLQ]).unwrap();
         let dead = drain(&mut dlq, 50, Duration::from_secs(60)).await;
+        // The role says it has caught up: both partitions, nothing left to read (on Kafka the
+        // lag is measured beside the loop and shows up a poll later).
+        let caught_up = "vane_assigned_partitions{role=\"doubler\"} 2\n";
+        let no_lag = "vane_consumer_lag_records{role=\"doubler\"} 0\n";
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !(metrics.render().contains(caught_up) && metrics.render().contains(no_lag)) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let text = metrics.render();
+        assert!(text.contains(caught_up) && text.contains(no_lag), "{text}");
         stop.send(true).unwrap();
         worker.await.unwrap().unwrap();
         assert_eq!(got.len(), 150);
