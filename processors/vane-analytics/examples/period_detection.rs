@@ -92,4 +92,30 @@ fn main() {
             }
         }
     }
+    println!("false periods in {TRIALS} floors with rare spikes (3 % of points, heights uniform; disk writes):");
+    for n in [300, 1500, 4032] {
+        let found = (0..TRIALS)
+            .filter(|_| detect_period(&vane_analytics::synthetic::generate(9, n, &mut r)).is_some())
+            .count();
+        println!("  n {n}: {found}");
+    }
+    println!("period found in a floor with a spike every P points (each kept with probability 0.9, heights uniform), of {TRIALS}:");
+    for (n, period) in [(1000, 12), (4032, 12), (1500, 288), (4032, 288)] {
+        let found = (0..TRIALS)
+            .filter(|_| {
+                let y: Vec<f64> = (0..n)
+                    .map(|t| {
+                        let spike = t % period == 0 && r.uniform() < 0.9;
+                        if spike {
+                            1e6 * (0.5 + 0.5 * r.uniform())
+                        } else {
+                            10.0 * r.uniform()
+                        }
+                    })
+                    .collect();
+                detect_period(&y) == Some(period)
+            })
+            .count();
+        println!("  n {n}, period {period}: {found}");
+    }
 }

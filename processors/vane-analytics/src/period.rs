@@ -12,8 +12,10 @@
 //! pattern is reported as daily, then two corrections against noise: a divisor of it whose own
 //! peak is nearly as high is preferred (noise can lift the peak at 2 or 3 periods above the
 //! first), and the lag within 10 % whose multiples line up best with the ACF wins (the peak
-//! itself lands a lag or two off: 23 or 25 for 24). With timestamps, a result within 10 % of an
-//! hour, a day or a week of the sampling interval snaps to it. Cost O(n * n/2) in the worst case;
+//! itself lands a lag or two off: 23 or 25 for 24). A peak must clear the threshold also without
+//! its two largest lagged products (less what those come to at a typical lag), so that two pairs
+//! of rare spikes that happen to lie the same distance apart make no period. With timestamps, a
+//! result within 10 % of an hour, a day or a week of the sampling interval snaps to it. Cost O(n * n/2) in the worst case;
 //! 4,032 points take a few ms.
 
 #![allow(clippy::indexing_slicing)] // lags stay below n/2, checked on entry
@@ -65,7 +67,11 @@ pub fn detect_period(x: &[f64]) -> Option<usize> {
     let factor = (1.0 + phi * phi) / (1.0 - phi * phi);
     let spread = robust_sd(r.get(start..max_lag).unwrap_or(&[])).max(white);
     let threshold = (z * (factor / nf).sqrt().min(spread)).max(0.1);
-    peaks.retain(|p| p.1 > threshold);
+    // A peak must also clear it without the excess of its few largest products over theirs at
+    // a typical lag: a few coincidences of spikes are no cycle.
+    let typical = typical_largest_products(&d, start, max_lag);
+    let without_coincidences = |(lag, height): (usize, f64)| height - (largest_products(&d, lag) - typical).max(0.0) / c0;
+    peaks.retain(|p| p.1 > threshold && without_coincidences(*p) > threshold);
     let best = peaks.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
     let first = peaks.into_iter().find(|p| p.1 >= 0.9 * best).map(|p| p.0)?;
     let period = fundamental(&r, first, start, threshold);
@@ -106,6 +112,37 @@ fn lag1_without_cycle(x: &[f64], period: usize, total: f64) -> f64 {
         return 0.0;
     }
     e.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / c0
+}
+
+/// Lagged products a peak must stand without: a peak that rests on this many coincidences or
+/// fewer is no period, so a pattern must be seen at least three times. With three, a daily job
+/// over five days with one run missing was still found on 118 of 200 series, against 174 with
+/// two (examples/period_detection.rs); rare random spikes got no period with either.
+const COINCIDENCES: usize = 2;
+
+/// Sum of the [`COINCIDENCES`] largest products `d[t] d[t + lag]`: in a floor with rare spikes
+/// (disk writes) two pairs of spikes that happen to lie `lag` apart make an ACF peak that clears
+/// a threshold set for sums of many small products.
+fn largest_products(d: &[f64], lag: usize) -> f64 {
+    let mut top = [0.0f64; COINCIDENCES];
+    for (a, b) in d.iter().zip(d.iter().skip(lag)) {
+        let p = a * b;
+        if p > top[COINCIDENCES - 1] {
+            top[COINCIDENCES - 1] = p;
+            top.sort_by(|x, y| y.total_cmp(x));
+        }
+    }
+    top.iter().sum()
+}
+
+/// Median over up to 64 lags evenly spread over `start..max_lag` of [`largest_products`]: what
+/// the largest products come to at a lag without a cycle.
+fn typical_largest_products(d: &[f64], start: usize, max_lag: usize) -> f64 {
+    let span = max_lag.saturating_sub(start).max(1);
+    let mut sums: Vec<f64> = (0..span.min(64))
+        .map(|i| largest_products(d, start + i * span / span.min(64)))
+        .collect();
+    quantile_unsorted(&mut sums, 0.5)
 }
 
 /// `x` less its least-squares line.
@@ -328,5 +365,23 @@ mod tests {
             found += usize::from(detect_period(&x) == Some(24));
         }
         assert!(found >= 14, "amplitude 0.5: {found} of 20");
+    }
+
+    #[test]
+    fn a_few_spikes_a_period_apart_are_no_period_but_a_spike_every_period_is() {
+        // A zero floor with rare spikes (disk writes): two pairs of spikes that happen to lie the
+        // same distance apart made a period on most such series (145 of 200 at this length,
+        // examples/period_detection.rs), now on none.
+        let mut false_periods = 0;
+        for seed in 0..10 {
+            let x = crate::synthetic::generate(9, 1500, &mut Rng::new(300 + seed));
+            false_periods += usize::from(detect_period(&x).is_some());
+        }
+        assert_eq!(false_periods, 0, "of 10");
+        // A daily job: a spike every 288 points over five and a bit days, one of them missing.
+        let job: Vec<f64> = (0..1500)
+            .map(|t| if t % 288 == 17 && t / 288 != 2 { 1e6 } else { (t * 7 % 11) as f64 })
+            .collect();
+        assert_eq!(detect_period(&job), Some(288));
     }
 }
