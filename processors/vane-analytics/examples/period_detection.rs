@@ -1,8 +1,9 @@
 //! How often the seasonal period detector is right, on synthetic series with a known answer:
-//! false periods on noise without a season (white noise, AR(0.9), a random walk), and the
-//! period found on seasons of several shapes, periods and strengths in unit noise.
+//! false periods on noise without a season (white noise, AR(0.9), a random walk) and on a floor
+//! with rare spikes, and the period found on seasons of several shapes, periods and strengths in
+//! unit noise and on spikes that repeat.
 //!
-//! `cargo run --release -p vane-analytics --example period_detection` (about 10 s; the numbers in
+//! `cargo run --release -p vane-analytics --example period_detection` (about 14 s; the numbers in
 //! docs/analytics.md come from it).
 
 use std::collections::BTreeMap;

@@ -135,7 +135,7 @@ pub const LAG_EVERY: Duration = Duration::from_secs(5);
 ///
 /// A measurement that asks the broker runs beside the role's loop: it is collected by the first
 /// [`observe`](Self::observe) after it ends, and dropped when the assignment changed meanwhile
-/// (the new assignment is then measured at once).
+/// (the new assignment is then measured as soon as it ends).
 #[derive(Debug)]
 pub struct ConsumerProgress {
     assigned: Gauge,
@@ -154,7 +154,13 @@ impl ConsumerProgress {
         if self.running.as_ref().is_some_and(|(_, probe)| probe.is_finished())
             && let Some((measured_for, probe)) = self.running.take()
         {
-            let lag = probe.await.ok().flatten();
+            let lag = match probe.await {
+                Ok(lag) => lag,
+                Err(error) => {
+                    tracing::warn!(%error, "lag measurement failed; the gauges keep their last values");
+                    None
+                }
+            };
             self.publish(&measured_for, lag, &assignment);
         }
         let due = self.running.is_none()
