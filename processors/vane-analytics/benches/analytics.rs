@@ -13,6 +13,7 @@ use vane_analytics::decompose::{DecompositionModel, seasonal_decompose};
 use vane_analytics::ets::{self, Component, HwSpec};
 use vane_analytics::forecast::{ForecastOptions, fit_candidates};
 use vane_analytics::hp::hpfilter;
+use vane_analytics::period::detect_period;
 use vane_analytics::stl::{StlOptions, stl};
 use vane_analytics::violation::DEFAULT_PATHS;
 use vane_analytics::{
@@ -40,6 +41,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| seasonal_decompose(black_box(&x), 288, DecompositionModel::Additive).unwrap())
     });
     g.bench_function("stl", |b| b.iter(|| stl(black_box(&x), &StlOptions::new(288)).unwrap()));
+    g.bench_function("detect_period", |b| b.iter(|| detect_period(black_box(&x))));
+    let floor = vane_analytics::synthetic::generate(9, x.len(), &mut vane_analytics::rng::Rng::new(1));
+    g.bench_function("detect_period_spiky_floor", |b| b.iter(|| detect_period(black_box(&floor))));
     let spec = HwSpec {
         trend: Component::Additive,
         damped: true,
