@@ -1,0 +1,84 @@
+"""Scores other ways of weighing the violation probability's two halves, offline.
+
+Run from the crate folder on the events that `examples/calibration.rs` writes with `--halves`:
+
+    cargo run --release -p vane-analytics --example calibration -- --origins 40 --halves \
+        --events /tmp/halves40.json ../../../shared/data/nab/*.csv > /dev/null
+    python3 reference/calibration_variants.py /tmp/halves40.json [kept|base-rate]
+
+`kept` recomputes vane's own rule (the blend `(a + w (m - a))^k` of the model share `m` and the
+analogue share `a`, `w` and `k` chosen on the event's hindcasts by Brier score on a grid, the
+equal mixture unless another is strictly better); it must reproduce the `vane` column of the
+example. `base-rate` adds a third component, the share of the hindcasts whose window left the
+range, mixed in with a weight `v` chosen together with `w` and `k`. Prints the Brier score of
+each series against the historical rate and the pooled score.
+"""
+
+import json
+import sys
+from collections import defaultdict
+
+GRID = [(t / 10, k) for k in (1.0, 1.25, 1.5, 1.75, 2.0, 2.5) for t in range(11)]
+EQUAL = (0.5, 1.0)
+BASE_RATE_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5)
+
+
+def blend(w, k, m, a):
+    return min(max(a + w * (m - a), 0.0), 1.0) ** k
+
+
+def brier_on(hindcasts, prob):
+    return sum((prob(m, a) - float(left)) ** 2 for m, a, left in hindcasts)
+
+
+def kept(event):
+    m, a = event["shares"]
+    if a is None:
+        return m
+    hindcasts = event["hindcasts"]
+    best, best_score = EQUAL, brier_on(hindcasts, lambda mm, aa: blend(*EQUAL, mm, aa))
+    for w, k in GRID:
+        score = brier_on(hindcasts, lambda mm, aa: blend(w, k, mm, aa))
+        if score < best_score - 1e-12:
+            best, best_score = (w, k), score
+    return blend(*best, m, a)
+
+
+def base_rate(event):
+    m, a = event["shares"]
+    hindcasts = event["hindcasts"]
+    if a is None or not hindcasts:
+        return kept(event)
+    rate = sum(left for _, _, left in hindcasts) / len(hindcasts)
+    best, best_score = None, float("inf")
+    for v in BASE_RATE_WEIGHTS:
+        for w, k in [EQUAL] + GRID:
+            score = brier_on(hindcasts, lambda mm, aa: (1 - v) * blend(w, k, mm, aa) + v * rate)
+            if score < best_score - 1e-12:
+                best, best_score = (v, w, k), score
+    v, w, k = best
+    return (1 - v) * blend(w, k, m, a) + v * rate
+
+
+def main():
+    events = json.load(open(sys.argv[1]))
+    rule = {"kept": kept, "base-rate": base_rate}[sys.argv[2] if len(sys.argv) > 2 else "kept"]
+    per_series = defaultdict(lambda: [0.0, 0.0, 0.0, 0])
+    for e in events:
+        outcome = 1.0 if e["hit"] else 0.0
+        s = per_series[e["file"].rsplit("/", 1)[-1].removesuffix(".csv")]
+        s[0] += (rule(e) - outcome) ** 2
+        s[1] += (e["historical"] - outcome) ** 2
+        s[2] += (e["arima111"] - outcome) ** 2
+        s[3] += 1
+    wins, total, count = 0, 0.0, 0
+    for name, (vane, hist, arima, n) in sorted(per_series.items()):
+        better = vane < min(hist, arima)
+        wins += better
+        total, count = total + vane, count + n
+        print(f"{name:40s} {vane / n:.4f}  historical {hist / n:.4f}  ARIMA {arima / n:.4f}  {'' if better else 'loses'}")
+    print(f"pooled {total / count:.4f}, better than both baselines on {wins} of {len(per_series)} series")
+
+
+if __name__ == "__main__":
+    main()
