@@ -207,7 +207,7 @@ pub fn analyze_with(
             .map_err(|e| note("decomposition", e.to_string()))
             .ok(),
         None => {
-            note("decomposition", "no seasonal period found".to_string());
+            note("decomposition", NO_PERIOD.to_string());
             None
         }
     };
@@ -222,7 +222,7 @@ pub fn analyze_with(
         }
         Some(p) => stl(x, &StlOptions::new(p)).map_err(|e| note("stl", e.to_string())).ok(),
         None => {
-            note("stl", "no seasonal period found".to_string());
+            note("stl", NO_PERIOD.to_string());
             None
         }
     };
@@ -296,6 +296,10 @@ pub fn analyze_with(
 fn fmt_opt(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"))
 }
+
+/// Why the decomposition and STL sections are missing when no period was given and none stood out
+/// of the series' noise.
+const NO_PERIOD: &str = "no seasonal period found";
 
 /// A readable multi-line report for the terminal.
 pub fn render_text(r: &Report) -> String {
@@ -381,7 +385,8 @@ pub fn render_text(r: &Report) -> String {
     if !r.missing.0.is_empty() {
         let _ = writeln!(s, "\nmissing");
         for (k, why) in &r.missing.0 {
-            let _ = writeln!(s, "  {k}: {why}");
+            let hint = if why == NO_PERIOD { " (--period N sets one)" } else { "" };
+            let _ = writeln!(s, "  {k}: {why}{hint}");
         }
     }
     let t = &r.timings_ms;
@@ -459,5 +464,8 @@ mod tests {
         let keys: Vec<&str> = r.missing.0.iter().map(|(k, _)| k.as_str()).collect();
         assert!(keys.contains(&"adf") && keys.contains(&"forecast"), "{keys:?}");
         assert!(r.hp.is_some());
+        // The terminal report says how to get a decomposition anyway; the JSON keeps the reason.
+        assert!(render_text(&r).contains("decomposition: no seasonal period found (--period N sets one)"));
+        assert_eq!(r.missing.0.iter().find(|(k, _)| k == "decomposition").unwrap().1, NO_PERIOD);
     }
 }
