@@ -127,11 +127,11 @@ pub type Assignment = Vec<(String, u32)>;
 /// How often a role measures its lag while its assignment stays the same.
 pub const LAG_EVERY: Duration = Duration::from_secs(5);
 
-/// A role's `vane_assigned_partitions` and `vane_consumer_lag_records`, measured together: when
-/// the assignment changes and every [`LAG_EVERY`] otherwise, idle or not. So "partitions
-/// assigned and no lag" tells an operator (or a test) that the role has caught up with the log,
-/// also after a restart, when a Kafka group hands partitions back only after a while. When the
-/// backend cannot tell the lag, both keep their last values and the next try is [`LAG_EVERY`] later.
+/// A role's `vane_assigned_partitions` and `vane_consumer_lag_records`, measured together: when the
+/// assignment changes and every [`LAG_EVERY`] otherwise, idle or not. So "partitions assigned and
+/// no lag" tells an operator (or a test) that the role has caught up with the log, also after a
+/// restart, when a Kafka group hands partitions back only after a while. When the backend cannot
+/// tell the lag, both keep their last values and the next try is [`LAG_EVERY`] later.
 ///
 /// A measurement that asks the broker runs beside the role's loop: it is collected by the first
 /// [`observe`](Self::observe) after it ends, and dropped when the assignment changed meanwhile

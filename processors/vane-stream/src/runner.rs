@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::dlq::DeadLetter;
-use crate::metrics::{Metrics, RoleMetrics};
+use crate::metrics::{Assignment, Metrics, RoleMetrics};
 use crate::{Log, OutRecord, Record, StreamError};
 
 /// Why a processor refused a record: permanent, so the record goes to the dead-letter topic.
@@ -109,7 +109,7 @@ pub async fn run<P: Processor>(
     } = RoleMetrics::new(metrics, config.role);
     let mut last_punctuation = clock.now_ms();
     let mut out = Vec::new();
-    let mut assignment: Option<Vec<(String, u32)>> = None;
+    let mut assignment: Option<Assignment> = None;
     tracing::info!(role = config.role, group = %config.group, backend = log.backend(), "stream processor started");
     loop {
         if *shutdown.borrow() {

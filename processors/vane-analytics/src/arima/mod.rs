@@ -12,10 +12,10 @@
 //! likelihood can have a far higher maximum. Both are restricted to stationary AR and invertible
 //! MA polynomials (checked by the step-down recursion). The order search ([`search`]) ranks every
 //! order by the CSS AIC and refits only the best three by exact likelihood (a Kalman pass per
-//! evaluation costs several CSS passes), serving the one with the smallest exact AIC. Point forecasts of an exact fit come from the Kalman filter's
-//! predicted states (kept for every point, so a forecast from any origin is `O(h)`); residuals,
-//! `css` and `sigma2` use the CSS recursion at the fitted parameters; forecast variance uses the
-//! psi weights of the integrated model.
+//! evaluation costs several CSS passes), serving the one with the smallest exact AIC. Point
+//! forecasts of an exact fit come from the Kalman filter's predicted states (kept for every point,
+//! so a forecast from any origin is `O(h)`); residuals, `css` and `sigma2` use the CSS recursion at
+//! the fitted parameters; forecast variance uses the psi weights of the integrated model.
 
 #![allow(clippy::indexing_slicing)] // lags never exceed the differenced length, checked on entry
 

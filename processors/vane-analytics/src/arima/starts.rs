@@ -7,8 +7,8 @@
 //! there is 5.8 % lower, statsmodels finds it, and it is the ARIMA(1,1,1) fit times `1 + 0.99B`
 //! on both sides. So the next lower order's fit, times the near-cancelling common factor
 //! `1 + 0.99B`, starts one more maximisation, and its optimum replaces the CSS start's when it is
-//! clearly better ([`SECOND_OPTIMUM_MARGIN`]). The order search ([`super::search`]) uses them for each
-//! of the orders it refits by exact likelihood.
+//! clearly better ([`SECOND_OPTIMUM_MARGIN`]). The order search ([`super::search`]) uses it for
+//! each of the orders it refits by exact likelihood.
 
 use super::css::residuals;
 use super::{Arima, Order, difference, exact};
