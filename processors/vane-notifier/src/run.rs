@@ -117,6 +117,7 @@ pub async fn run_with_sender<S: Sender>(
             last_housekeeping = Instant::now();
         }
     }
+    role.progress.finish().await;
     consumer.close().await;
     tracing::info!("notifier stopped");
     Ok(())

@@ -102,6 +102,7 @@ pub async fn run(
         records_in.add(records.len() as u64);
         consumer.commit(&batch.next_offsets)?;
     }
+    progress.finish().await;
     consumer.close().await;
     tracing::info!("projector stopped");
     Ok(())

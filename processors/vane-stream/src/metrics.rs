@@ -178,6 +178,17 @@ impl ConsumerProgress {
         assignment
     }
 
+    /// Waits for a measurement still asking the broker (bounded by its request timeouts) and drops
+    /// it. Call before closing the consumer: the measurement holds the consumer, so without this
+    /// the group would see the process leave only once the measurement ends.
+    pub async fn finish(&mut self) {
+        if let Some((_, probe)) = self.running.take()
+            && let Err(error) = probe.await
+        {
+            tracing::warn!(%error, "lag measurement failed at shutdown");
+        }
+    }
+
     /// Sets both gauges from a lag measured for `measured_for`, if that is still the assignment.
     fn publish(&self, measured_for: &[(String, u32)], lag: Option<u64>, assignment: &[(String, u32)]) {
         if let Some(lag) = lag
@@ -231,5 +242,25 @@ mod tests {
         assert!(text.contains("# TYPE vane_records_in_total counter\n"), "{text}");
         assert!(text.contains("vane_records_in_total{role=\"ingest\"} 4\n"), "{text}");
         assert!(text.contains("vane_consumer_lag_records{role=\"a\\\"b\"} 7\n"), "{text}");
+    }
+    #[tokio::test]
+    async fn finish_waits_for_a_running_measurement() {
+        use std::sync::atomic::AtomicBool;
+        let metrics = Metrics::new();
+        let mut progress = RoleMetrics::new(&metrics, "doubler").progress;
+        let ended = Arc::new(AtomicBool::new(false));
+        let probe = tokio::task::spawn_blocking({
+            let ended = Arc::clone(&ended);
+            move || {
+                // Long enough that a finish which did not wait would return first.
+                std::thread::sleep(Duration::from_millis(50));
+                ended.store(true, Ordering::SeqCst);
+                Some(3)
+            }
+        });
+        progress.running = Some((vec![("t".into(), 0)], probe));
+        progress.finish().await;
+        assert!(ended.load(Ordering::SeqCst), "finish returned before the measurement ended");
+        assert!(progress.running.is_none());
     }
 }

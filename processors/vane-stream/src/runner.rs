@@ -154,6 +154,7 @@ pub async fn run<P: Processor>(
             .collect();
         consumer.commit(&offsets)?;
     }
+    progress.finish().await;
     consumer.close().await;
     tracing::info!(role = config.role, "stream processor stopped");
     Ok(())
