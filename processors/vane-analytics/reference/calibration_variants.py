@@ -4,23 +4,29 @@ Run from the crate folder on the events that `examples/calibration.rs` writes wi
 
     cargo run --release -p vane-analytics --example calibration -- --origins 40 --halves \
         --events /tmp/halves40.json ../../../shared/data/nab/*.csv > /dev/null
-    python3 reference/calibration_variants.py /tmp/halves40.json [kept|base-rate]
+    python3 reference/calibration_variants.py /tmp/halves40.json [kept|base-rate|logistic|shrink]
 
 `kept` recomputes vane's own rule (the blend `(a + w (m - a))^k` of the model share `m` and the
 analogue share `a`, `w` and `k` chosen on the event's hindcasts by Brier score on a grid, the
 equal mixture unless another is strictly better); it must reproduce the `vane` column of the
 example. `base-rate` adds a third component, the share of the hindcasts whose window left the
-range, mixed in with a weight `v` chosen together with `w` and `k`. Prints the Brier score of
-each series against the historical rate and the pooled score.
+range, mixed in with a weight `v` chosen together with `w` and `k`. `logistic` maps the blend
+(`k = 1`) through `sigmoid(c + b logit(p))`, with `w`, `c` and `b` chosen on the hindcasts.
+`shrink` takes vane's probability and multiplies its logit by a fixed 0.85. Prints the Brier
+score of each series against the historical rate and the pooled score.
 """
 
 import json
+import math
 import sys
 from collections import defaultdict
 
 GRID = [(t / 10, k) for k in (1.0, 1.25, 1.5, 1.75, 2.0, 2.5) for t in range(11)]
 EQUAL = (0.5, 1.0)
 BASE_RATE_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5)
+LOGISTIC_SHIFTS = (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0)
+LOGISTIC_SLOPES = (0.5, 0.75, 1.0, 1.25, 1.5)
+SHRINK = 0.85
 
 
 def blend(w, k, m, a):
@@ -60,9 +66,40 @@ def base_rate(event):
     return (1 - v) * blend(w, k, m, a) + v * rate
 
 
+def logit(p):
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def sigmoid(x):
+    return 1 / (1 + math.exp(-x))
+
+
+def logistic(event):
+    m, a = event["shares"]
+    if a is None:
+        return m
+    hindcasts = event["hindcasts"]
+    best, best_score = None, brier_on(hindcasts, lambda mm, aa: blend(*EQUAL, mm, aa))
+    for t in range(11):
+        for c in LOGISTIC_SHIFTS:
+            for b in LOGISTIC_SLOPES:
+                score = brier_on(hindcasts, lambda mm, aa: sigmoid(c + b * logit(blend(t / 10, 1.0, mm, aa))))
+                if score < best_score - 1e-12:
+                    best, best_score = (t / 10, c, b), score
+    if best is None:
+        return blend(*EQUAL, m, a)
+    w, c, b = best
+    return sigmoid(c + b * logit(blend(w, 1.0, m, a)))
+
+
+def shrink(event):
+    return sigmoid(SHRINK * logit(kept(event)))
+
+
 def main():
     events = json.load(open(sys.argv[1]))
-    rule = {"kept": kept, "base-rate": base_rate}[sys.argv[2] if len(sys.argv) > 2 else "kept"]
+    rule = {"kept": kept, "base-rate": base_rate, "logistic": logistic, "shrink": shrink}[sys.argv[2] if len(sys.argv) > 2 else "kept"]
     per_series = defaultdict(lambda: [0.0, 0.0, 0.0, 0])
     for e in events:
         outcome = 1.0 if e["hit"] else 0.0

@@ -6,7 +6,7 @@ use super::{ForecastModel, Paths};
 use crate::ets::{despike_points, spike_band};
 use crate::rng::Rng;
 
-/// One-step errors kept for the bootstrap: a week of 5-minute points. Recent errors describe
+/// One-step errors kept for the bootstrap: a day of 5-minute points. Recent errors describe
 /// the current noise better than the whole history.
 pub const INNOVATION_WINDOW: usize = 288;
 
