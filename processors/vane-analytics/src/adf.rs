@@ -196,7 +196,7 @@ pub fn default_maxlag(n: usize, regression: Regression) -> Result<usize> {
     let maxlag = rule.min(cap);
     if maxlag < 0 {
         return Err(AnalyticsError::TooShort {
-            what: format!("adf with regression {regression:?}"),
+            what: format!("adf with regression {}", regression.name()),
             needed: 2 * (regression.ntrend() + 1),
             given: n,
         });
@@ -240,7 +240,13 @@ pub fn adfuller(x: &[f64], options: &AdfOptions) -> Result<AdfResult> {
     };
     let rows = dx.len() - usedlag;
     let (y, cols) = design(x, &dx, usedlag, rows, regression, false);
-    let fit = ols(&cols, &y)?;
+    let fit = ols(&cols, &y).map_err(|e| match e {
+        AnalyticsError::Singular { .. } => AnalyticsError::Singular {
+            what: "the adf regression: its regressors are collinear (a series with too few distinct changes, \
+                   such as a flat one with a single spike, or a trend term that repeats the lagged level)",
+        },
+        other => other,
+    })?;
     let statistic = fit.tvalue(0);
     // Residuals at rounding level: the regression explains every difference (an uptime counter's
     // constant steps, a strict alternation). statsmodels then prints whatever huge number the

@@ -29,6 +29,6 @@ pub mod synthetic;
 pub mod violation;
 
 pub use error::{AnalyticsError, Result};
-pub use report::{AnalyzeOptions, Range, Report, analyze, analyze_with, render_text};
+pub use report::{AnalyzeOptions, MAX_HORIZON, Range, Report, analyze, analyze_with, render_text};
 pub use series::{Series, parse_csv};
 pub use violation::{Calibration, calibrate, violation_probability, violation_probability_calibrated};

@@ -31,12 +31,17 @@ pub struct Range {
     pub max: Option<f64>,
 }
 
+/// Longest horizon `vane analyze` accepts: the joint paths behind the violation probability cost
+/// time in the square of the horizon (about 16 s for 1,000 points with a range), and no model
+/// here says much about a thousand steps ahead.
+pub const MAX_HORIZON: usize = 1000;
+
 /// Options of [`analyze`], mirroring the flags of `vane analyze`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalyzeOptions {
     /// Seasonal period; detected from the data when `None`.
     pub period: Option<usize>,
-    /// Forecast horizon in points.
+    /// Forecast horizon in points; see [`MAX_HORIZON`].
     pub horizon: usize,
     /// Hodrick-Prescott smoothing.
     pub lambda: f64,

@@ -68,53 +68,46 @@ impl Series {
     }
 }
 
-/// Parses a `timestamp,value` CSV with a header line. Blank lines are skipped. Timestamps may be
-/// RFC 3339, `YYYY-MM-DD HH:MM:SS` (taken as UTC) or Unix seconds.
+/// Parses a `timestamp,value` CSV with a header line. Blank lines are skipped; a byte-order mark
+/// and old Mac line endings (CR alone) are read too. The columns are the ones the header names
+/// `timestamp` and `value` (any case), so an exported index column or extra columns do no harm;
+/// a two-column header with other names is read in its order. Timestamps may be RFC 3339,
+/// `YYYY-MM-DD HH:MM:SS` (taken as UTC) or Unix seconds ([`parse_timestamp`] also reads Unix
+/// milliseconds).
 pub fn parse_csv(text: &str) -> Result<Series> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let separator = if !text.contains('\n') && text.contains('\r') { '\r' } else { '\n' };
     let mut timestamps = Vec::new();
     let mut values = Vec::new();
-    let mut saw_header = false;
+    let mut columns: Option<(usize, usize)> = None;
     // The last data line's number and timestamp field, for an out-of-order message.
     let mut previous: Option<(usize, &str)> = None;
-    for (i, raw) in text.lines().enumerate() {
+    for (i, raw) in text.split(separator).enumerate() {
         let line_no = i + 1;
         let line = raw.trim();
         if line.is_empty() {
             continue;
         }
-        let mut fields = line.split(',').map(unquote);
-        let (Some(ts), Some(val)) = (fields.next(), fields.next()) else {
-            if !saw_header {
-                saw_header = true;
-                continue;
-            }
+        let fields: Vec<&str> = line.split(',').map(unquote).collect();
+        let Some((ts_at, value_at)) = columns else {
+            columns = Some(header_columns(&fields, line, line_no)?);
+            continue;
+        };
+        let (Some(&ts), Some(&val)) = (fields.get(ts_at), fields.get(value_at)) else {
             return Err(AnalyticsError::Csv {
                 line: line_no,
-                reason: "expected two fields: timestamp,value".to_string(),
+                reason: format!(
+                    "expected a timestamp in column {} and a value in column {}",
+                    ts_at + 1,
+                    value_at + 1
+                ),
             });
         };
-        let timestamp = parse_timestamp(ts);
-        let value = val.parse::<f64>().ok();
-        if !saw_header {
-            saw_header = true;
-            // A first field that reads as a time is data: taken as the header, that point would
-            // be lost without a word.
-            if timestamp.is_some() {
-                return Err(AnalyticsError::Csv {
-                    line: line_no,
-                    reason: format!(
-                        "expected a header line first, found data ({line:?}): add a line \"timestamp,value\" above it, \
-                         or if this is the header, give its columns names that are not numbers"
-                    ),
-                });
-            }
-            continue;
-        }
-        let timestamp = timestamp.ok_or_else(|| AnalyticsError::Csv {
+        let timestamp = parse_timestamp(ts).ok_or_else(|| AnalyticsError::Csv {
             line: line_no,
             reason: format!("cannot parse timestamp {ts:?}"),
         })?;
-        let value = value.ok_or_else(|| AnalyticsError::Csv {
+        let value = val.parse::<f64>().map_err(|_| AnalyticsError::Csv {
             line: line_no,
             reason: format!("cannot parse value {val:?}"),
         })?;
@@ -136,7 +129,7 @@ pub fn parse_csv(text: &str) -> Result<Series> {
         timestamps.push(timestamp);
         values.push(value);
     }
-    if !saw_header {
+    if columns.is_none() {
         return Err(AnalyticsError::Csv {
             line: 1,
             reason: "missing header".to_string(),
@@ -145,24 +138,52 @@ pub fn parse_csv(text: &str) -> Result<Series> {
     Series::new(timestamps, values)
 }
 
+/// The timestamp and value columns of the header line `fields`.
+fn header_columns(fields: &[&str], line: &str, line_no: usize) -> Result<(usize, usize)> {
+    let error = |reason: String| AnalyticsError::Csv { line: line_no, reason };
+    // A first field that reads as a time is data: taken as the header, that point would be
+    // lost without a word.
+    if fields.first().and_then(|f| parse_timestamp(f)).is_some() {
+        return Err(error(format!(
+            "expected a header line first, found data ({line:?}): add a line \"timestamp,value\" above it, \
+             or if this is the header, give its columns names that are not numbers"
+        )));
+    }
+    let named = |name: &str| fields.iter().position(|f| f.eq_ignore_ascii_case(name));
+    match (named("timestamp"), named("value"), fields.len()) {
+        (Some(ts), Some(value), _) => Ok((ts, value)),
+        (_, _, 2) => Ok((0, 1)),
+        (_, _, 1) => Err(error("expected two fields: timestamp,value".to_string())),
+        (_, _, n) => Err(error(format!(
+            "the header has {n} columns ({line:?}) and does not name \"timestamp\" and \"value\": name the two to read so"
+        ))),
+    }
+}
+
 fn unquote(field: &str) -> &str {
     let f = field.trim();
     f.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(f)
 }
 
-/// Parses one timestamp to Unix seconds (fractions truncated toward negative infinity).
+/// Numbers at or above this magnitude are Unix milliseconds, below it seconds (as vane's ingest
+/// reads them): 1e11 seconds is the year 5138, 1e11 milliseconds March 1973.
+const MILLIS_THRESHOLD: i64 = 100_000_000_000;
+
+/// Parses one timestamp to Unix seconds (fractions truncated toward negative infinity): RFC 3339,
+/// `YYYY-MM-DD HH:MM:SS` (UTC), Unix seconds, or Unix milliseconds (a number of 1e11 or more).
 pub fn parse_timestamp(text: &str) -> Option<i64> {
     let t = text.trim();
     if t.is_empty() {
         return None;
     }
-    if let Ok(secs) = t.parse::<i64>() {
-        return Some(secs);
+    if let Ok(n) = t.parse::<i64>() {
+        return Some(if n.abs() >= MILLIS_THRESHOLD { n.div_euclid(1000) } else { n });
     }
     if !t.contains('-') || t.starts_with('-') {
         // A fractional Unix time such as 1700000000.5.
-        let secs: f64 = t.parse().ok()?;
-        return secs.is_finite().then(|| secs.floor() as i64);
+        let n: f64 = t.parse().ok()?;
+        let secs = if n.abs() >= MILLIS_THRESHOLD as f64 { n / 1000.0 } else { n };
+        return (secs.is_finite() && secs.abs() < 1e15).then(|| secs.floor() as i64);
     }
     parse_datetime(t)
 }
@@ -269,6 +290,9 @@ mod tests {
         assert_eq!(parse_timestamp("2014-02-14T14:30:00.250Z"), Some(1_392_388_200));
         assert_eq!(parse_timestamp("1392388200"), Some(1_392_388_200));
         assert_eq!(parse_timestamp("1392388200.7"), Some(1_392_388_200));
+        assert_eq!(parse_timestamp("1392388200700"), Some(1_392_388_200));
+        assert_eq!(parse_timestamp("1392388200700.5"), Some(1_392_388_200));
+        assert_eq!(parse_timestamp("99999999999"), Some(99_999_999_999));
         assert_eq!(parse_timestamp("2000-02-30 00:00:00"), None);
         assert_eq!(parse_timestamp("yesterday"), None);
     }
@@ -313,6 +337,33 @@ mod tests {
                 line: 1,
                 reason: "missing header".into()
             })
+        );
+    }
+
+    #[test]
+    fn csv_finds_its_columns_by_name_and_reads_other_line_endings() {
+        let read = |text: &str| parse_csv(text).map(|s| (s.timestamps().to_vec(), s.values().to_vec()));
+        let expected = Ok((vec![10, 11], vec![1.5, 2.5]));
+        // pandas' to_csv writes its index first; other columns may come before or after.
+        assert_eq!(read(",timestamp,value\n0,10,1.5\n1,11,2.5\n"), expected);
+        assert_eq!(read("Value,host,Timestamp\n1.5,a,10\n2.5,a,11\n"), expected);
+        assert_eq!(read("time,v\n10,1.5\n11,2.5\n"), expected);
+        let err = parse_csv("id,time,v\n0,10,1.5\n").unwrap_err().to_string();
+        assert!(err.starts_with("csv line 1") && err.contains("3 columns"), "{err}");
+        let err = parse_csv(",timestamp,value\n0,10\n").unwrap_err().to_string();
+        assert!(err.starts_with("csv line 2") && err.contains("column 3"), "{err}");
+        // A byte-order mark does not hide a missing header; CR alone ends lines.
+        let err = parse_csv("\u{feff}10,1.5\n11,2.5\n").unwrap_err().to_string();
+        assert!(err.starts_with("csv line 1") && err.contains("header"), "{err}");
+        assert_eq!(read("\u{feff}timestamp,value\r\n10,1.5\r\n11,2.5\r\n"), expected);
+        assert_eq!(read("timestamp,value\r10,1.5\r11,2.5\r"), expected);
+        assert_eq!(
+            read("timestamp,value\n10000,1.5\n11000,2.5\n").map(|(t, _)| t),
+            Ok(vec![10_000, 11_000])
+        );
+        assert_eq!(
+            read("timestamp,value\n1392388200000,1.5\n").map(|(t, _)| t),
+            Ok(vec![1_392_388_200])
         );
     }
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use vane_analytics::adf::{Autolag, Regression};
-use vane_analytics::{AnalyzeOptions, Range, analyze, parse_csv, render_text};
+use vane_analytics::{AnalyzeOptions, MAX_HORIZON, Range, analyze, parse_csv, render_text};
 
 use crate::cli::AnalyzeArgs;
 
@@ -37,8 +37,8 @@ fn options(args: &AnalyzeArgs) -> anyhow::Result<AnalyzeOptions> {
     if !(args.level > 0.0 && args.level < 1.0) {
         problems.push(format!("--level {}: must be between 0 and 1, e.g. 0.95", args.level));
     }
-    if args.horizon == 0 {
-        problems.push("--horizon must be at least 1".to_string());
+    if args.horizon == 0 || args.horizon > MAX_HORIZON {
+        problems.push(format!("--horizon {}: must be between 1 and {MAX_HORIZON} points", args.horizon));
     }
     if !(args.lambda.is_finite() && args.lambda > 0.0) {
         problems.push(format!("--lambda {}: must be a positive number", args.lambda));

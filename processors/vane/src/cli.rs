@@ -55,7 +55,7 @@ pub struct AnalyzeArgs {
     /// Seasonal period in points (detected from the data when omitted).
     #[arg(long)]
     pub period: Option<usize>,
-    /// Forecast horizon in points.
+    /// Forecast horizon in points (1 to 1000).
     #[arg(long, default_value_t = 10)]
     pub horizon: usize,
     /// Hodrick-Prescott lambda.

@@ -53,12 +53,22 @@ fn bad_files_and_flags_fail_with_a_message() {
     let file = dir.path().join("x.csv");
     std::fs::write(&file, "timestamp,value\n2024-01-01 00:00:00,1\n").unwrap();
     let output = Command::new(VANE)
-        .args(["analyze", file.to_str().unwrap(), "--regression", "quadratic", "--level", "2"])
+        .args([
+            "analyze",
+            file.to_str().unwrap(),
+            "--regression",
+            "quadratic",
+            "--level",
+            "2",
+            "--horizon",
+            "100000",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("--regression") && stderr.contains("--level"), "{stderr}");
+    assert!(stderr.contains("--horizon 100000: must be between 1 and 1000"), "{stderr}");
 }
 
 #[test]

@@ -420,7 +420,22 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
         Err(e) => failed.push((format!("arima(p,{d},q)"), e)),
     }
     if models.is_empty() {
-        return Err(failed.pop().map(|f| f.1).unwrap_or(AnalyticsError::Empty));
+        // Too short for every model: say how long the least demanding one needs it.
+        let fewest = failed
+            .iter()
+            .filter_map(|(_, e)| match e {
+                AnalyticsError::TooShort { needed, given, .. } => Some((*needed, *given)),
+                _ => None,
+            })
+            .min();
+        return Err(match fewest {
+            Some((needed, given)) if failed.iter().all(|(_, e)| matches!(e, AnalyticsError::TooShort { .. })) => AnalyticsError::TooShort {
+                what: "any forecast model".to_string(),
+                needed,
+                given,
+            },
+            _ => failed.pop().map(|f| f.1).unwrap_or(AnalyticsError::Empty),
+        });
     }
     let mut served = 0;
     let mut best = f64::INFINITY;
