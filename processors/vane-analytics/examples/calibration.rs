@@ -35,7 +35,7 @@ use vane_analytics::arima::{self, Order};
 use vane_analytics::forecast::{ForecastModel, ForecastOptions, fit_candidates, quantile};
 use vane_analytics::normal::norm_cdf;
 use vane_analytics::parse_csv;
-use vane_analytics::violation::HINDCAST_ORIGINS;
+use vane_analytics::violation::hindcast_origins;
 use vane_analytics::violation_probability;
 
 const DAY: usize = 288;
@@ -172,7 +172,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let (l, u) = (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
                     let [model, analogue] = served.bootstrap_counts(4000, 0x5eed + i as u64, horizon, (l, u));
                     let share = |(left, paths): (usize, usize)| (paths > 0).then(|| left as f64 / paths as f64);
-                    let hindcasts = served.hindcasts(horizon, l, u, HINDCAST_ORIGINS);
+                    let hindcasts = served.hindcasts(horizon, l, u, hindcast_origins(horizon));
                     (
                         Some((share(model), share(analogue))),
                         hindcasts.iter().map(|h| (h.model, h.analogue, h.left)).collect(),

@@ -33,7 +33,9 @@ pub struct Violation {
     pub probability: f64,
 }
 
-/// Number of Monte Carlo paths: the standard error of a probability is at most 0.0035.
+/// Number of Monte Carlo paths, half of them model paths and half analogues: the standard error of
+/// either half's share is at most 0.005, and of the equal mixture at most 0.0035 (a calibration
+/// exponent above 1 can multiply it by up to 2.5).
 pub const DEFAULT_PATHS: usize = 20_000;
 
 /// Probability that any of the next `horizon` values (at most the model's horizon) leaves
@@ -56,7 +58,7 @@ pub fn violation_probability(
 /// refilters a model can keep it until the next refit.
 pub fn calibrate(model: &ForecastModel, min: Option<f64>, max: Option<f64>, horizon: usize) -> Result<Calibration> {
     Ok(match bounds(model, min, max, horizon)? {
-        Some((lo, hi)) => Calibration::fitted(&model.hindcasts(horizon, lo, hi, HINDCAST_ORIGINS)),
+        Some((lo, hi)) => Calibration::fitted(&model.hindcasts(horizon, lo, hi, hindcast_origins(horizon))),
         None => Calibration::EQUAL,
     })
 }
@@ -117,10 +119,23 @@ fn bounds(model: &ForecastModel, min: Option<f64>, max: Option<f64>, horizon: us
     Ok(Some((min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY))))
 }
 
-/// Earlier origins of the series' own history at which the model's answer is checked: about
-/// 4,200 model paths (every eighth error block at each) and the analogue windows, about 0.6 ms a
-/// call on a 4,032-point series (docs/analytics.md has the timings).
+/// Earlier origins of the series' own history at which the model's answer is checked, for a
+/// horizon of 10 points or more: about 4,200 model paths (every eighth error block at each) and
+/// the analogue windows, about 0.6 ms a call on a 4,032-point series (docs/analytics.md has the
+/// timings).
 pub const HINDCAST_ORIGINS: usize = 120;
+
+/// Most origins for a short horizon (see [`hindcast_origins`]).
+const MAX_HINDCAST_ORIGINS: usize = 1200;
+
+/// Origins for `horizon`: [`HINDCAST_ORIGINS`] windows of 10 points or more, and for a shorter
+/// horizon as many more as keep the path steps the same (up to [`MAX_HINDCAST_ORIGINS`]). A
+/// short window leaves its range rarely, and with few such events among 120 hindcasts the
+/// calibration would follow their noise: 5 events where 5.5 were due already lower the
+/// probability by a tenth.
+pub fn hindcast_origins(horizon: usize) -> usize {
+    (HINDCAST_ORIGINS * 10 / horizon.max(1)).clamp(HINDCAST_ORIGINS, MAX_HINDCAST_ORIGINS)
+}
 
 /// How the two halves of the bootstrap mixture make the probability: `(w m + (1 - w) a)^k` for
 /// the shares `m` of model paths and `a` of analogue paths that leave the range.

@@ -92,6 +92,8 @@ impl ForecastModel {
         }
         let windows = AnalogueWindows::new(&self.history, &self.anchors, h, lo, hi, self.anchored);
         let (start, stop) = (len / 2, len - h);
+        // No origin twice: a short series has fewer points in its second half than asked.
+        let origins = origins.min(stop - start);
         let mut e = vec![0.0; h];
         let mut path = Vec::with_capacity(h);
         let test = self.range_test(lo, hi);
