@@ -230,6 +230,20 @@ mod tests {
     }
 
     #[test]
+    fn a_rare_one_step_event_keeps_its_probability() {
+        // White noise N(100, 1) leaves [98, 102] at a step with probability 0.0455. With 120
+        // hindcasts (about five events) the calibration followed their count: 5 of 12 such
+        // series got under 0.025.
+        for seed in 0..6 {
+            let mut rng = crate::rng::Rng::new(100 + seed);
+            let y: Vec<f64> = (0..2000).map(|_| 100.0 + rng.normal()).collect();
+            let m = ForecastModel::from_arima(&fit(&y, Order { p: 1, d: 0, q: 0 }).unwrap(), 10).with_support_of(&y);
+            let v = violation_probability(&m, Some(98.0), Some(102.0), 1, DEFAULT_PATHS, seed).unwrap();
+            assert!((0.03..0.065).contains(&v.probability), "seed {seed}: {v:?}");
+        }
+    }
+
+    #[test]
     fn the_blend_follows_the_half_that_was_right_and_keeps_the_equal_mixture_without_evidence() {
         assert_eq!(Calibration::fitted(&[]), Calibration::EQUAL);
         // The model half said 0.9 every time and nothing happened; the analogues said 0.1.
