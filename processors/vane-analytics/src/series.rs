@@ -177,7 +177,11 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
         return None;
     }
     if let Ok(n) = t.parse::<i64>() {
-        return Some(if n.abs() >= MILLIS_THRESHOLD { n.div_euclid(1000) } else { n });
+        return Some(if n.unsigned_abs() >= MILLIS_THRESHOLD.unsigned_abs() {
+            n.div_euclid(1000)
+        } else {
+            n
+        });
     }
     if !t.contains('-') || t.starts_with('-') {
         // A fractional Unix time such as 1700000000.5.
@@ -293,6 +297,7 @@ mod tests {
         assert_eq!(parse_timestamp("1392388200700"), Some(1_392_388_200));
         assert_eq!(parse_timestamp("1392388200700.5"), Some(1_392_388_200));
         assert_eq!(parse_timestamp("99999999999"), Some(99_999_999_999));
+        assert_eq!(parse_timestamp("-9223372036854775808"), Some(i64::MIN / 1000 - 1));
         assert_eq!(parse_timestamp("2000-02-30 00:00:00"), None);
         assert_eq!(parse_timestamp("yesterday"), None);
     }

@@ -331,6 +331,9 @@ fn backtest_mae(y: &[f64], h: usize, forecast_from: impl Fn(usize, usize) -> Vec
 /// AIC-best ARIMA (also despiked), then picks the served model by backtest error.
 pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
     let h = o.horizon.max(1);
+    // A horizon beyond half the series leaves no backtest window: the candidates are then
+    // compared over the longest horizon that has one.
+    let tested = h.min(y.len() / 2).max(1);
     let mut models = Vec::new();
     let mut failed = Vec::new();
     let mut specs = Vec::new();
@@ -366,7 +369,7 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
         ..model.with_support_of(y).anchored(d > 0)
     };
     let holt_winters = |m: HoltWinters| {
-        let mae = backtest_mae(y, h, |o, k| m.forecast_from(o, k));
+        let mae = backtest_mae(y, tested, |o, k| m.forecast_from(o, k));
         scored(ForecastModel::from_holt_winters(m, h), mae)
     };
     // The additive seasonal fit (first in `specs`) seeds the multiplicative one.
@@ -408,13 +411,13 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
             // The same order once more without its spikes, when it has any.
             match m.despiked() {
                 Ok(Some(r)) => {
-                    let mae = backtest_mae(y, h, |o, k| r.forecast_from(o, k));
+                    let mae = backtest_mae(y, tested, |o, k| r.forecast_from(o, k));
                     models.push(scored(ForecastModel::from_arima(&r, h), mae));
                 }
                 Ok(None) => {}
                 Err(e) => failed.push((format!("{} despiked", m.name()), e)),
             }
-            let mae = backtest_mae(y, h, |o, k| m.forecast_from(o, k));
+            let mae = backtest_mae(y, tested, |o, k| m.forecast_from(o, k));
             models.push(scored(ForecastModel::from_arima(&m, h), mae));
         }
         Err(e) => failed.push((format!("arima(p,{d},q)"), e)),

@@ -129,6 +129,24 @@ fn a_seasonal_series_gets_the_smoothed_candidate_too() {
 }
 
 #[test]
+fn a_horizon_beyond_half_the_series_is_still_chosen_by_backtest() {
+    // A trend the non-seasonal fits follow; 40 points, a 30-point horizon.
+    let y: Vec<f64> = (0..40).map(|t| 5.0 + 0.5 * t as f64 + ((t * 7919) % 7) as f64 / 10.0).collect();
+    let c = fit_candidates(
+        &y,
+        &ForecastOptions {
+            horizon: 30,
+            period: None,
+            max_pq: 1,
+            d: None,
+        },
+    )
+    .unwrap();
+    assert!(c.models.iter().all(|m| m.backtest_mae.is_some()));
+    assert!(c.models.iter().all(|m| m.output(0.95).mean.len() == 30));
+}
+
+#[test]
 fn quantile_interpolates() {
     assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.5), 2.5);
 }
