@@ -37,33 +37,30 @@ def brier_on(hindcasts, prob):
     return sum((prob(m, a) - float(left)) ** 2 for m, a, left in hindcasts)
 
 
-def kept(event):
+def best_on_hindcasts(event, candidates, prob):
+    """`prob(params, m, a)` with the candidate `params` whose Brier score on the event's hindcasts
+    is lowest: the equal mixture unless one is strictly better."""
     m, a = event["shares"]
     if a is None:
         return m
     hindcasts = event["hindcasts"]
-    best, best_score = EQUAL, brier_on(hindcasts, lambda mm, aa: blend(*EQUAL, mm, aa))
-    for w, k in GRID:
-        score = brier_on(hindcasts, lambda mm, aa: blend(w, k, mm, aa))
+    best, best_score = None, brier_on(hindcasts, lambda mm, aa: blend(*EQUAL, mm, aa))
+    for params in candidates:
+        score = brier_on(hindcasts, lambda mm, aa: prob(params, mm, aa))
         if score < best_score - 1e-12:
-            best, best_score = (w, k), score
-    return blend(*best, m, a)
+            best, best_score = params, score
+    return blend(*EQUAL, m, a) if best is None else prob(best, m, a)
+
+
+def kept(event):
+    return best_on_hindcasts(event, GRID, lambda p, m, a: blend(*p, m, a))
 
 
 def base_rate(event):
-    m, a = event["shares"]
     hindcasts = event["hindcasts"]
-    if a is None or not hindcasts:
-        return kept(event)
-    rate = sum(left for _, _, left in hindcasts) / len(hindcasts)
-    best, best_score = None, float("inf")
-    for v in BASE_RATE_WEIGHTS:
-        for w, k in [EQUAL] + GRID:
-            score = brier_on(hindcasts, lambda mm, aa: (1 - v) * blend(w, k, mm, aa) + v * rate)
-            if score < best_score - 1e-12:
-                best, best_score = (v, w, k), score
-    v, w, k = best
-    return (1 - v) * blend(w, k, m, a) + v * rate
+    rate = sum(left for _, _, left in hindcasts) / max(len(hindcasts), 1)
+    candidates = [(v, w, k) for v in BASE_RATE_WEIGHTS for w, k in [EQUAL] + GRID]
+    return best_on_hindcasts(event, candidates, lambda p, m, a: (1 - p[0]) * blend(p[1], p[2], m, a) + p[0] * rate)
 
 
 def logit(p):
@@ -76,21 +73,8 @@ def sigmoid(x):
 
 
 def logistic(event):
-    m, a = event["shares"]
-    if a is None:
-        return m
-    hindcasts = event["hindcasts"]
-    best, best_score = None, brier_on(hindcasts, lambda mm, aa: blend(*EQUAL, mm, aa))
-    for t in range(11):
-        for c in LOGISTIC_SHIFTS:
-            for b in LOGISTIC_SLOPES:
-                score = brier_on(hindcasts, lambda mm, aa: sigmoid(c + b * logit(blend(t / 10, 1.0, mm, aa))))
-                if score < best_score - 1e-12:
-                    best, best_score = (t / 10, c, b), score
-    if best is None:
-        return blend(*EQUAL, m, a)
-    w, c, b = best
-    return sigmoid(c + b * logit(blend(w, 1.0, m, a)))
+    candidates = [(t / 10, c, b) for t in range(11) for c in LOGISTIC_SHIFTS for b in LOGISTIC_SLOPES]
+    return best_on_hindcasts(event, candidates, lambda p, m, a: sigmoid(p[1] + p[2] * logit(blend(p[0], 1.0, m, a))))
 
 
 def shrink(event):
