@@ -243,7 +243,7 @@ pub fn adfuller(x: &[f64], options: &AdfOptions) -> Result<AdfResult> {
     let fit = ols(&cols, &y).map_err(|e| match e {
         AnalyticsError::Singular { .. } => AnalyticsError::Singular {
             what: "the adf regression: its regressors are collinear (a series with too few distinct changes, \
-                   such as a flat one with a single spike, or a trend term that repeats the lagged level)",
+                   such as a flat one whose only spike is its first or last point, or a trend term that repeats the lagged level)",
         },
         other => other,
     })?;

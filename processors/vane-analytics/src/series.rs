@@ -76,13 +76,13 @@ impl Series {
 /// milliseconds).
 pub fn parse_csv(text: &str) -> Result<Series> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let separator = if !text.contains('\n') && text.contains('\r') { '\r' } else { '\n' };
     let mut timestamps = Vec::new();
     let mut values = Vec::new();
     let mut columns: Option<(usize, usize)> = None;
     // The last data line's number and timestamp field, for an out-of-order message.
     let mut previous: Option<(usize, &str)> = None;
-    for (i, raw) in text.split(separator).enumerate() {
+    // A CR inside a line (its CRLF end removed) ends a line too: old Mac files, or a mix.
+    for (i, raw) in text.lines().flat_map(|line| line.split('\r')).enumerate() {
         let line_no = i + 1;
         let line = raw.trim();
         if line.is_empty() {
@@ -152,11 +152,17 @@ fn header_columns(fields: &[&str], line: &str, line_no: usize) -> Result<(usize,
     let named = |name: &str| fields.iter().position(|f| f.eq_ignore_ascii_case(name));
     match (named("timestamp"), named("value"), fields.len()) {
         (Some(ts), Some(value), _) => Ok((ts, value)),
-        (_, _, 2) => Ok((0, 1)),
+        // Two columns: the one named is where it says, the other is the other one.
+        (Some(ts), None, 2) => Ok((ts, 1 - ts)),
+        (None, Some(value), 2) => Ok((1 - value, value)),
+        (None, None, 2) => Ok((0, 1)),
         (_, _, 1) => Err(error("expected two fields: timestamp,value".to_string())),
-        (_, _, n) => Err(error(format!(
-            "the header has {n} columns ({line:?}) and does not name \"timestamp\" and \"value\": name the two to read so"
-        ))),
+        (ts, _, n) => {
+            let missing = if ts.is_none() { "timestamp" } else { "value" };
+            Err(error(format!(
+                "no column named \"{missing}\" in the header ({line:?}, {n} columns): name the column to read \"{missing}\""
+            )))
+        }
     }
 }
 
@@ -169,6 +175,11 @@ fn unquote(field: &str) -> &str {
 /// reads them): 1e11 seconds is the year 5138, 1e11 milliseconds March 1973.
 const MILLIS_THRESHOLD: i64 = 100_000_000_000;
 
+/// Largest millisecond timestamp read, 9999-12-31T23:59:59.999Z as in vane's ingest: a larger
+/// number is in micro- or nanoseconds, and read as milliseconds it would be a date millions of
+/// years ahead.
+const MAX_MILLIS: i64 = 253_402_300_799_999;
+
 /// Parses one timestamp to Unix seconds (fractions truncated toward negative infinity): RFC 3339,
 /// `YYYY-MM-DD HH:MM:SS` (UTC), Unix seconds, or Unix milliseconds (a number of 1e11 or more).
 pub fn parse_timestamp(text: &str) -> Option<i64> {
@@ -176,18 +187,18 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     if t.is_empty() {
         return None;
     }
-    if let Ok(n) = t.parse::<i64>() {
-        return Some(if n.unsigned_abs() >= MILLIS_THRESHOLD.unsigned_abs() {
-            n.div_euclid(1000)
-        } else {
-            n
-        });
-    }
     if !t.contains('-') || t.starts_with('-') {
-        // A fractional Unix time such as 1700000000.5.
+        // Unix seconds or milliseconds, possibly fractional such as 1700000000.5.
+        if let Ok(n) = t.parse::<i64>() {
+            return match n.unsigned_abs() {
+                a if a < MILLIS_THRESHOLD.unsigned_abs() => Some(n),
+                a if a <= MAX_MILLIS.unsigned_abs() => Some(n.div_euclid(1000)),
+                _ => None,
+            };
+        }
         let n: f64 = t.parse().ok()?;
         let secs = if n.abs() >= MILLIS_THRESHOLD as f64 { n / 1000.0 } else { n };
-        return (secs.is_finite() && secs.abs() < 1e15).then(|| secs.floor() as i64);
+        return (n.abs() <= MAX_MILLIS as f64).then(|| secs.floor() as i64);
     }
     parse_datetime(t)
 }
@@ -297,7 +308,12 @@ mod tests {
         assert_eq!(parse_timestamp("1392388200700"), Some(1_392_388_200));
         assert_eq!(parse_timestamp("1392388200700.5"), Some(1_392_388_200));
         assert_eq!(parse_timestamp("99999999999"), Some(99_999_999_999));
-        assert_eq!(parse_timestamp("-9223372036854775808"), Some(i64::MIN / 1000 - 1));
+        assert_eq!(parse_timestamp("-1392388200500"), Some(-1_392_388_201));
+        // Micro- and nanoseconds are no milliseconds: beyond the year 9999 as such.
+        assert_eq!(parse_timestamp("253402300799999"), Some(253_402_300_799));
+        assert_eq!(parse_timestamp("1700000000000000000"), None);
+        assert_eq!(parse_timestamp("1700000000000000.5"), None);
+        assert_eq!(parse_timestamp("-9223372036854775808"), None);
         assert_eq!(parse_timestamp("2000-02-30 00:00:00"), None);
         assert_eq!(parse_timestamp("yesterday"), None);
     }
@@ -353,8 +369,16 @@ mod tests {
         assert_eq!(read(",timestamp,value\n0,10,1.5\n1,11,2.5\n"), expected);
         assert_eq!(read("Value,host,Timestamp\n1.5,a,10\n2.5,a,11\n"), expected);
         assert_eq!(read("time,v\n10,1.5\n11,2.5\n"), expected);
+        // One of two columns named: the other is the other one, whatever its name.
+        assert_eq!(read("value,time\n1.5,10\n2.5,11\n"), expected);
+        assert_eq!(read("ts,timestamp\n1.5,10\n2.5,11\n"), expected);
         let err = parse_csv("id,time,v\n0,10,1.5\n").unwrap_err().to_string();
-        assert!(err.starts_with("csv line 1") && err.contains("3 columns"), "{err}");
+        assert!(
+            err.starts_with("csv line 1") && err.contains("no column named \"timestamp\""),
+            "{err}"
+        );
+        let err = parse_csv("timestamp,v,host\n10,1.5,a\n").unwrap_err().to_string();
+        assert!(err.contains("no column named \"value\"") && err.contains("3 columns"), "{err}");
         let err = parse_csv(",timestamp,value\n0,10\n").unwrap_err().to_string();
         assert!(err.starts_with("csv line 2") && err.contains("column 3"), "{err}");
         // A byte-order mark does not hide a missing header; CR alone ends lines.
@@ -362,6 +386,7 @@ mod tests {
         assert!(err.starts_with("csv line 1") && err.contains("header"), "{err}");
         assert_eq!(read("\u{feff}timestamp,value\r\n10,1.5\r\n11,2.5\r\n"), expected);
         assert_eq!(read("timestamp,value\r10,1.5\r11,2.5\r"), expected);
+        assert_eq!(read("timestamp,value\r10,1.5\r11,2.5\n"), expected);
         assert_eq!(
             read("timestamp,value\n10000,1.5\n11000,2.5\n").map(|(t, _)| t),
             Ok(vec![10_000, 11_000])

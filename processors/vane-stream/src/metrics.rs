@@ -243,6 +243,7 @@ mod tests {
         assert!(text.contains("vane_records_in_total{role=\"ingest\"} 4\n"), "{text}");
         assert!(text.contains("vane_consumer_lag_records{role=\"a\\\"b\"} 7\n"), "{text}");
     }
+
     #[tokio::test]
     async fn finish_waits_for_a_running_measurement() {
         use std::sync::atomic::AtomicBool;

@@ -77,9 +77,9 @@ impl ForecastModel {
         out
     }
 
-    /// Hindcasts of "one of the next `h` points leaves `[lo, hi]`" at `origins` points spread
-    /// evenly over the second half of the recorded history, each `h` points or more before its
-    /// end. The shares are counted over a fixed set (every `BLOCK_STRIDE`-th error block, every
+    /// Hindcasts of "one of the next `h` points leaves `[lo, hi]`" at up to `origins` points
+    /// spread evenly over the second half of the recorded history, each `h` points or more before
+    /// its end. The shares are counted over a fixed set (every `BLOCK_STRIDE`-th error block, every
     /// analogue window) rather than sampled. Empty when the model has no recorded history or
     /// errors ([`Self::with_support_of`]).
     pub fn hindcasts(&self, h: usize, lo: f64, hi: f64, origins: usize) -> Vec<Hindcast> {
@@ -92,7 +92,8 @@ impl ForecastModel {
         }
         let windows = AnalogueWindows::new(&self.history, &self.anchors, h, lo, hi, self.anchored);
         let (start, stop) = (len / 2, len - h);
-        // No origin twice: a short series has fewer points in its second half than asked.
+        // No origin twice: a short series may have fewer candidate points (its second half less
+        // the last h) than asked.
         let origins = origins.min(stop - start);
         let mut e = vec![0.0; h];
         let mut path = Vec::with_capacity(h);

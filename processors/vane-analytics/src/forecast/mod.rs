@@ -51,7 +51,8 @@ pub struct ForecastModel {
     pub mean: Vec<f64>,
     /// In-sample sum of squared one-step errors.
     pub sse: f64,
-    /// Mean absolute error of the rolling-origin backtest, when the series is long enough.
+    /// Mean absolute error of the rolling-origin backtest over the series' second half (up to five
+    /// windows of the horizon, or one of half the series when the horizon is longer).
     pub backtest_mae: Option<f64>,
     paths: Paths,
     /// The most recent in-sample one-step errors, resampled by [`Self::bootstrap_paths`].
@@ -424,18 +425,19 @@ pub fn fit_candidates(y: &[f64], o: &ForecastOptions) -> Result<Candidates> {
     }
     if models.is_empty() {
         // Too short for every model: say how long the least demanding one needs it.
-        let fewest = failed
-            .iter()
-            .filter_map(|(_, e)| match e {
-                AnalyticsError::TooShort { needed, given, .. } => Some((*needed, *given)),
-                _ => None,
-            })
-            .min();
-        return Err(match fewest {
-            Some((needed, given)) if failed.iter().all(|(_, e)| matches!(e, AnalyticsError::TooShort { .. })) => AnalyticsError::TooShort {
+        let mut fewest: Option<usize> = None;
+        let mut other = false;
+        for (_, e) in &failed {
+            match e {
+                AnalyticsError::TooShort { needed, .. } => fewest = Some(fewest.map_or(*needed, |f| f.min(*needed))),
+                _ => other = true,
+            }
+        }
+        return Err(match (fewest, other) {
+            (Some(needed), false) => AnalyticsError::TooShort {
                 what: "any forecast model".to_string(),
                 needed,
-                given,
+                given: y.len(),
             },
             _ => failed.pop().map(|f| f.1).unwrap_or(AnalyticsError::Empty),
         });
