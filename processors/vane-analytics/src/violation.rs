@@ -131,8 +131,7 @@ const MAX_HINDCAST_ORIGINS: usize = 1200;
 /// Origins for `horizon`: [`HINDCAST_ORIGINS`] windows of 10 points or more, and for a shorter
 /// horizon as many more as keep the path steps the same (up to [`MAX_HINDCAST_ORIGINS`]). A
 /// short window leaves its range rarely, and with few such events among 120 hindcasts the
-/// calibration would follow their noise: 5 events where 5.5 were due already lower the
-/// probability by a tenth.
+/// calibration followed their noise (docs/analytics.md, "Short horizons").
 pub fn hindcast_origins(horizon: usize) -> usize {
     (HINDCAST_ORIGINS * 10 / horizon.max(1)).clamp(HINDCAST_ORIGINS, MAX_HINDCAST_ORIGINS)
 }
@@ -232,8 +231,8 @@ mod tests {
     #[test]
     fn a_rare_one_step_event_keeps_its_probability() {
         // White noise N(100, 1) leaves [98, 102] at a step with probability 0.0455. With 120
-        // hindcasts (about five events) the calibration followed their count: 5 of 12 such
-        // series got under 0.025.
+        // hindcasts (about five events) the calibration followed their count: 12 of 60 such
+        // series got under 0.03 (docs/analytics.md, "Short horizons").
         for seed in 0..6 {
             let mut rng = crate::rng::Rng::new(100 + seed);
             let y: Vec<f64> = (0..2000).map(|_| 100.0 + rng.normal()).collect();
